@@ -9,7 +9,6 @@
 //! bounded by construction and no operation on a hot path does work
 //! proportional to the number of stored items.
 
-#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cache;

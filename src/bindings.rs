@@ -1,0 +1,1 @@
+//! wasm-bindgen bindings (being written).
