@@ -1,2 +1,925 @@
-//! Placeholder, being written.
+//! The cache core: a bounded slab of entries addressed by integer slots,
+//! kept in true LRU order, with TTL expiry reclaimed incrementally by a
+//! [`TimerWheel`].
+//!
+//! The core knows nothing of keys or values. Its owner (the JavaScript
+//! facade, or [`KeyedCache`] in Rust) maps each key to the slot this core
+//! hands out and keeps the value beside it; the core decides which slots
+//! live, which expire and which are evicted, and reports every slot it
+//! frees in [`CacheCore::freed`] so the owner can drop the key and release
+//! the value. Crossing the Wasm boundary with integers instead of strings is
+//! what makes the JavaScript hot path cheap.
+//!
+//! # Bounds and costs
+//!
+//! - At most `max_entries` live slots; memory is allocated as slots are first
+//!   used and never beyond that bound.
+//! - The sum of entry sizes never exceeds `max_bytes` (when set).
+//! - Every operation except [`CacheCore::clean_expired`] and
+//!   [`CacheCore::clear`] is O(1) amortized, and the expiry work any single
+//!   call does is bounded by `expire_budget` wheel steps. Evictions needed
+//!   to fit one entry under `max_bytes` are proportional to the bytes freed.
+//!
+//! # Time
+//!
+//! Times are milliseconds (`f64`, e.g. `Date.now()`), passed in by the
+//! caller on each call, so a test clock is just another number. The core
+//! keeps time monotonic: a `now` earlier than one already seen is taken as
+//! the latest seen, so a clock stepping back never revives an entry nor
+//! expires one early. An entry is expired when `now > expires_at`
+//! (strictly), as in the original MoodMash cache.
 #![forbid(unsafe_code)]
+
+use crate::wheel::{TimerWheel, NIL};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// Default bound on the number of entries (the shipped MoodMash fix used
+/// 1000).
+pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
+/// Largest `max_entries` accepted (slots are `u32` with `NIL` reserved, and
+/// the JavaScript side keeps arrays indexed by slot).
+pub const MAX_MAX_ENTRIES: u32 = 1 << 24;
+/// Default number of wheel steps of expiry work per call.
+pub const DEFAULT_EXPIRE_BUDGET: u32 = 8;
+
+/// Errors from the cache core. None of them changes any state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CacheError {
+    /// `max_entries` is 0 or above [`MAX_MAX_ENTRIES`].
+    InvalidMaxEntries(f64),
+    /// `max_bytes` is NaN or not positive.
+    InvalidMaxBytes(f64),
+    /// A TTL that is NaN or negative.
+    InvalidTtl(f64),
+    /// An entry size that is NaN, negative or infinite.
+    InvalidSize(f64),
+    /// An entry larger than `max_bytes` alone.
+    EntryTooLarge {
+        /// The entry's size.
+        size: f64,
+        /// The cache's byte budget.
+        max_bytes: f64,
+    },
+    /// A slot that is not live (a bug in the owner, never caller input).
+    UnknownSlot(u32),
+}
+
+impl CacheError {
+    /// Whether JavaScript should see this as a `RangeError` (a value out of
+    /// range) rather than a `TypeError` (a value of the wrong kind).
+    pub fn is_range_error(&self) -> bool {
+        !matches!(self, CacheError::UnknownSlot(_))
+    }
+
+    /// A stable numeric code for the Wasm boundary (negative).
+    pub fn code(&self) -> i32 {
+        match self {
+            CacheError::InvalidMaxEntries(_) => -1,
+            CacheError::InvalidMaxBytes(_) => -2,
+            CacheError::InvalidTtl(_) => -3,
+            CacheError::InvalidSize(_) => -4,
+            CacheError::EntryTooLarge { .. } => -5,
+            CacheError::UnknownSlot(_) => -6,
+        }
+    }
+}
+
+impl fmt::Display for CacheError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheError::InvalidMaxEntries(v) => write!(
+                f,
+                "maxEntries must be an integer from 1 to {MAX_MAX_ENTRIES}, got {v}"
+            ),
+            CacheError::InvalidMaxBytes(v) => {
+                write!(f, "maxBytes must be a positive number or Infinity, got {v}")
+            }
+            CacheError::InvalidTtl(v) => write!(
+                f,
+                "ttl must be a non-negative number of seconds or Infinity, got {v}"
+            ),
+            CacheError::InvalidSize(v) => {
+                write!(
+                    f,
+                    "entry size must be a finite non-negative number, got {v}"
+                )
+            }
+            CacheError::EntryTooLarge { size, max_bytes } => write!(
+                f,
+                "entry size {size} exceeds maxBytes {max_bytes}: it can never fit"
+            ),
+            CacheError::UnknownSlot(s) => write!(f, "slot {s} is not a live cache entry"),
+        }
+    }
+}
+
+impl std::error::Error for CacheError {}
+
+/// Options of a [`CacheCore`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheOptions {
+    /// Hard bound on the number of entries; the least recently used entry is
+    /// evicted to make room. Default [`DEFAULT_MAX_ENTRIES`].
+    pub max_entries: u32,
+    /// Bound on the sum of entry sizes, in whatever unit the sizes use
+    /// (bytes by convention). `f64::INFINITY` (the default) means none.
+    pub max_bytes: f64,
+    /// Wheel steps of expiry reclamation each mutating call may spend.
+    /// Default [`DEFAULT_EXPIRE_BUDGET`]; 0 leaves reclamation to
+    /// [`CacheCore::clean_expired`], lookups and LRU eviction.
+    pub expire_budget: u32,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            max_entries: DEFAULT_MAX_ENTRIES,
+            max_bytes: f64::INFINITY,
+            expire_budget: DEFAULT_EXPIRE_BUDGET,
+        }
+    }
+}
+
+impl CacheOptions {
+    /// Checks the options.
+    pub fn validate(&self) -> Result<(), CacheError> {
+        if self.max_entries == 0 || self.max_entries > MAX_MAX_ENTRIES {
+            return Err(CacheError::InvalidMaxEntries(f64::from(self.max_entries)));
+        }
+        if self.max_bytes.is_nan() || self.max_bytes <= 0.0 {
+            return Err(CacheError::InvalidMaxBytes(self.max_bytes));
+        }
+        Ok(())
+    }
+}
+
+/// Counters kept by the cache. All reset by [`CacheCore::clear`], as the
+/// original's `clear()` reset hits and misses.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CacheStats {
+    /// Lookups that returned a value.
+    pub hits: f64,
+    /// Lookups that found nothing or an expired entry.
+    pub misses: f64,
+    /// Entries removed to respect `max_entries` or `max_bytes`.
+    pub evictions: f64,
+    /// Expired entries removed (by a lookup, by the wheel, or by
+    /// `clean_expired`).
+    pub expirations: f64,
+}
+
+impl CacheStats {
+    /// `hits / (hits + misses) * 100`, or 0 without lookups (the original's
+    /// percentage).
+    pub fn hit_rate(&self) -> f64 {
+        let total = self.hits + self.misses;
+        if total > 0.0 {
+            self.hits / total * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Result of [`CacheCore::touch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch {
+    /// The entry is live; it is now the most recently used.
+    Hit,
+    /// The entry had expired; it was removed (its slot is in `freed`).
+    Expired,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// Absolute expiry time in ms; `f64::INFINITY` for never.
+    expires_at: f64,
+    size: f64,
+    /// Towards the most recently used end; `NIL` at the head.
+    prev: u32,
+    /// Towards the least recently used end; `NIL` at the tail. Also links
+    /// the free list while the slot is free.
+    next: u32,
+    live: bool,
+}
+
+/// The cache core. See the [module documentation](self).
+#[derive(Clone, Debug)]
+pub struct CacheCore {
+    options: CacheOptions,
+    entries: Vec<Entry>,
+    free_head: u32,
+    /// Most recently used.
+    head: u32,
+    /// Least recently used.
+    tail: u32,
+    len: u32,
+    bytes: f64,
+    wheel: TimerWheel,
+    /// The wheel need not be polled before this tick (cached
+    /// `wheel.next_check()`, refreshed whenever it may have moved earlier).
+    next_check: u64,
+    now: f64,
+    /// Time origin of wheel ticks: the first `now` seen, floored.
+    origin: Option<f64>,
+    stats: CacheStats,
+    freed: Vec<u32>,
+}
+
+impl CacheCore {
+    /// A new empty cache.
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidMaxEntries`] or [`CacheError::InvalidMaxBytes`]
+    /// for options out of range.
+    pub fn new(options: CacheOptions) -> Result<Self, CacheError> {
+        options.validate()?;
+        Ok(CacheCore {
+            freed: Vec::with_capacity(16),
+            options,
+            entries: Vec::new(),
+            free_head: NIL,
+            head: NIL,
+            tail: NIL,
+            len: 0,
+            bytes: 0.0,
+            wheel: TimerWheel::new(),
+            next_check: u64::MAX,
+            now: f64::NEG_INFINITY,
+            origin: None,
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// The options this cache was made with.
+    pub fn options(&self) -> &CacheOptions {
+        &self.options
+    }
+
+    /// Number of live entries (expired ones included until reclaimed, as the
+    /// original's `total_entries`).
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether there is no live entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Sum of the sizes of live entries.
+    pub fn bytes(&self) -> f64 {
+        self.bytes
+    }
+
+    /// Number of slots allocated so far (never above `max_entries`).
+    pub fn allocated_slots(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Approximate heap bytes held by the core's own structures (measured
+    /// from capacities, not sampled from the allocator).
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.freed.capacity() * 4
+            + self.wheel.heap_bytes()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// The latest time seen (monotonic), or `-Infinity` before any call.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// Slots freed by the last mutating call (evicted, expired or removed):
+    /// the owner must forget their keys and release their values. Cleared at
+    /// the start of every call that can free slots, failed calls included.
+    pub fn freed(&self) -> &[u32] {
+        &self.freed
+    }
+
+    /// Whether `slot` holds a live entry (expired or not).
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.entry(slot).is_some_and(|e| e.live)
+    }
+
+    /// Counts a lookup that found no entry.
+    pub fn record_miss(&mut self) {
+        self.stats.misses += 1.0;
+    }
+
+    /// Inserts a new entry and returns its slot. Evicts least recently used
+    /// entries as needed to respect `max_entries` and `max_bytes`, after
+    /// reclaiming some expired ones.
+    ///
+    /// `ttl_ms` is the time to live in milliseconds: `0` means the entry
+    /// lives until time moves past `now`; `f64::INFINITY` means it never
+    /// expires (it can still be evicted).
+    ///
+    /// # Errors
+    /// Invalid `ttl_ms` or `size`, or `size > max_bytes`; nothing changes.
+    pub fn insert(&mut self, ttl_ms: f64, size: f64, now: f64) -> Result<u32, CacheError> {
+        self.freed.clear();
+        self.check_entry(ttl_ms, size)?;
+        self.begin(now);
+        self.expire_some();
+        while self.len >= self.options.max_entries || self.bytes + size > self.options.max_bytes {
+            if !self.evict_lru() {
+                break;
+            }
+        }
+        let slot = self.allocate();
+        if slot == NIL {
+            // Unreachable: eviction above leaves a free slot. Keep the state
+            // consistent rather than panicking.
+            debug_assert!(false, "no slot after eviction");
+            return Err(CacheError::UnknownSlot(NIL));
+        }
+        self.len += 1;
+        self.bytes += size;
+        let expires_at = self.now + ttl_ms;
+        if let Some(e) = self.entry_mut(slot) {
+            *e = Entry {
+                expires_at,
+                size,
+                prev: NIL,
+                next: NIL,
+                live: true,
+            };
+        }
+        self.push_front(slot);
+        self.schedule(slot, expires_at);
+        Ok(slot)
+    }
+
+    /// Replaces the TTL and size of a live entry (a `set` of an existing key)
+    /// and makes it the most recently used. May evict other entries to
+    /// respect `max_bytes`.
+    ///
+    /// # Errors
+    /// Invalid `ttl_ms` or `size`, `size > max_bytes`, or a slot that is not
+    /// live; nothing changes.
+    pub fn update(
+        &mut self,
+        slot: u32,
+        ttl_ms: f64,
+        size: f64,
+        now: f64,
+    ) -> Result<(), CacheError> {
+        self.freed.clear();
+        self.check_entry(ttl_ms, size)?;
+        let old_size = match self.entry(slot) {
+            Some(e) if e.live => e.size,
+            _ => return Err(CacheError::UnknownSlot(slot)),
+        };
+        self.begin(now);
+        let expires_at = self.now + ttl_ms;
+        if let Some(e) = self.entry_mut(slot) {
+            e.expires_at = expires_at;
+            e.size = size;
+        }
+        self.bytes += size - old_size;
+        self.move_to_front(slot);
+        self.schedule(slot, expires_at);
+        while self.bytes > self.options.max_bytes && self.tail != slot {
+            if !self.evict_lru() {
+                break;
+            }
+        }
+        self.expire_some();
+        Ok(())
+    }
+
+    /// A lookup of a live slot: expired entries are removed and reported as
+    /// [`Touch::Expired`] (a miss); otherwise the entry becomes the most
+    /// recently used (a hit). Also spends the expiry budget when something
+    /// may be due.
+    ///
+    /// # Errors
+    /// [`CacheError::UnknownSlot`] for a slot that is not live.
+    pub fn touch(&mut self, slot: u32, now: f64) -> Result<Touch, CacheError> {
+        self.freed.clear();
+        let expires_at = match self.entry(slot) {
+            Some(e) if e.live => e.expires_at,
+            _ => return Err(CacheError::UnknownSlot(slot)),
+        };
+        self.begin(now);
+        let result = if self.now > expires_at {
+            self.unlink_entry(slot);
+            self.stats.expirations += 1.0;
+            self.stats.misses += 1.0;
+            Touch::Expired
+        } else {
+            self.move_to_front(slot);
+            self.stats.hits += 1.0;
+            Touch::Hit
+        };
+        self.expire_some();
+        Ok(result)
+    }
+
+    /// Whether a live slot is unexpired at `now`, changing nothing (no
+    /// recency, no counters, no reclamation).
+    pub fn peek(&self, slot: u32, now: f64) -> bool {
+        self.entry(slot)
+            .is_some_and(|e| e.live && self.effective_now(now) <= e.expires_at)
+    }
+
+    /// Milliseconds until a live slot expires at `now` (`f64::INFINITY` for
+    /// no expiry), or `None` for a slot that is not live or has expired.
+    /// Changes nothing.
+    pub fn remaining_ttl(&self, slot: u32, now: f64) -> Option<f64> {
+        let e = self.entry(slot).filter(|e| e.live)?;
+        let now = self.effective_now(now);
+        if now > e.expires_at {
+            None
+        } else {
+            Some(e.expires_at - now)
+        }
+    }
+
+    /// Absolute expiry time of a live slot (`f64::INFINITY` for never).
+    pub fn expires_at(&self, slot: u32) -> Option<f64> {
+        self.entry(slot).filter(|e| e.live).map(|e| e.expires_at)
+    }
+
+    /// Size of a live slot.
+    pub fn size_of(&self, slot: u32) -> Option<f64> {
+        self.entry(slot).filter(|e| e.live).map(|e| e.size)
+    }
+
+    /// Removes a live slot (a `del`); returns whether it was live. The slot
+    /// is reported in `freed`.
+    pub fn remove(&mut self, slot: u32) -> bool {
+        self.freed.clear();
+        if !self.is_live(slot) {
+            return false;
+        }
+        self.unlink_entry(slot);
+        true
+    }
+
+    /// Removes every expired entry: a full O(n) sweep, for explicit use (the
+    /// original's `cleanExpired()`). Returns how many were removed; their
+    /// slots are in `freed`.
+    pub fn clean_expired(&mut self, now: f64) -> usize {
+        self.begin(now);
+        let mut slot = self.head;
+        let mut removed = 0;
+        while slot != NIL {
+            let Some(e) = self.entry(slot).copied() else {
+                break;
+            };
+            if self.now > e.expires_at {
+                self.unlink_entry(slot);
+                self.stats.expirations += 1.0;
+                removed += 1;
+            }
+            slot = e.next;
+        }
+        removed
+    }
+
+    /// Runs up to `budget` wheel steps of expiry reclamation now (what every
+    /// mutating call does with `expire_budget`). Returns how many expired
+    /// entries were removed; their slots are in `freed`.
+    pub fn reclaim(&mut self, now: f64, budget: u32) -> usize {
+        self.begin(now);
+        self.expire_with(budget)
+    }
+
+    /// Removes every entry and resets the counters (as the original's
+    /// `clear()`), keeping allocated memory for reuse. Nothing is reported
+    /// in `freed`: the owner drops all its keys.
+    pub fn clear(&mut self) {
+        self.freed.clear();
+        self.entries.clear();
+        self.free_head = NIL;
+        self.head = NIL;
+        self.tail = NIL;
+        self.len = 0;
+        self.bytes = 0.0;
+        self.wheel.clear();
+        self.next_check = u64::MAX;
+        self.origin = None;
+        self.stats = CacheStats::default();
+    }
+
+    /// Iterates live slots from most to least recently used.
+    pub fn iter_lru(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut slot = self.head;
+        std::iter::from_fn(move || {
+            if slot == NIL {
+                return None;
+            }
+            let current = slot;
+            slot = self.entry(current).map_or(NIL, |e| e.next);
+            Some(current)
+        })
+    }
+
+    // ----- internals -----
+
+    fn check_entry(&self, ttl_ms: f64, size: f64) -> Result<(), CacheError> {
+        if ttl_ms.is_nan() || ttl_ms < 0.0 {
+            return Err(CacheError::InvalidTtl(ttl_ms / 1000.0));
+        }
+        if !size.is_finite() || size < 0.0 {
+            return Err(CacheError::InvalidSize(size));
+        }
+        if size > self.options.max_bytes {
+            return Err(CacheError::EntryTooLarge {
+                size,
+                max_bytes: self.options.max_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Starts a mutating call: clears `freed` and advances the clock.
+    fn begin(&mut self, now: f64) {
+        self.freed.clear();
+        if now.is_finite() && now > self.now {
+            self.now = now;
+        }
+        if self.origin.is_none() && self.now.is_finite() {
+            self.origin = Some(self.now.floor());
+        }
+    }
+
+    fn effective_now(&self, now: f64) -> f64 {
+        if now.is_finite() && now > self.now {
+            now
+        } else {
+            self.now
+        }
+    }
+
+    /// Wheel tick of an absolute time: whole ms since the origin.
+    fn tick(&self, t: f64) -> u64 {
+        let origin = self.origin.unwrap_or(0.0);
+        let ticks = (t - origin).floor();
+        if ticks <= 0.0 {
+            0
+        } else if ticks >= 1.8e19 {
+            u64::MAX
+        } else {
+            ticks as u64
+        }
+    }
+
+    /// Puts a slot in the wheel at the first tick at which it is expired
+    /// (`now > expires_at` holds once `floor(now) >= floor(expires_at) + 1`).
+    /// Entries that never expire, or not within `u64` ticks, stay out.
+    fn schedule(&mut self, slot: u32, expires_at: f64) {
+        self.wheel.remove(slot);
+        if !expires_at.is_finite() {
+            return;
+        }
+        let deadline = self.tick(expires_at);
+        if deadline == u64::MAX {
+            return;
+        }
+        let deadline = deadline + 1;
+        self.wheel.insert(slot, deadline);
+        if deadline < self.next_check {
+            self.next_check = self.wheel.next_check();
+        }
+    }
+
+    fn expire_some(&mut self) -> usize {
+        let budget = self.options.expire_budget;
+        self.expire_with(budget)
+    }
+
+    fn expire_with(&mut self, mut budget: u32) -> usize {
+        let now_tick = self.tick(self.now);
+        if now_tick < self.next_check || budget == 0 {
+            return 0;
+        }
+        let mut removed = 0;
+        while let Some(slot) = self.wheel.next_expired(now_tick, &mut budget) {
+            // The wheel returns a slot only once its deadline tick has
+            // passed, which implies `now > expires_at`.
+            debug_assert!(self
+                .entry(slot)
+                .is_some_and(|e| e.live && self.now > e.expires_at));
+            self.unlink_entry(slot);
+            self.stats.expirations += 1.0;
+            removed += 1;
+        }
+        self.next_check = self.wheel.next_check();
+        removed
+    }
+
+    fn evict_lru(&mut self) -> bool {
+        let victim = self.tail;
+        if victim == NIL {
+            return false;
+        }
+        let expired = self.entry(victim).is_some_and(|e| self.now > e.expires_at);
+        self.unlink_entry(victim);
+        if expired {
+            self.stats.expirations += 1.0;
+        } else {
+            self.stats.evictions += 1.0;
+        }
+        true
+    }
+
+    /// Removes a live slot from the LRU list and the wheel, frees it and
+    /// reports it in `freed`.
+    fn unlink_entry(&mut self, slot: u32) {
+        let Some(e) = self.entry(slot).copied() else {
+            return;
+        };
+        if !e.live {
+            return;
+        }
+        self.detach(slot);
+        self.wheel.remove(slot);
+        self.len -= 1;
+        self.bytes -= e.size;
+        if self.len == 0 {
+            self.bytes = 0.0; // no float residue once empty
+        }
+        let free_head = self.free_head;
+        if let Some(e) = self.entry_mut(slot) {
+            e.live = false;
+            e.next = free_head;
+            e.prev = NIL;
+        }
+        self.free_head = slot;
+        self.freed.push(slot);
+    }
+
+    fn allocate(&mut self) -> u32 {
+        if self.free_head != NIL {
+            let slot = self.free_head;
+            self.free_head = self.entry(slot).map_or(NIL, |e| e.next);
+            return slot;
+        }
+        let slot = self.entries.len();
+        if slot >= self.options.max_entries as usize {
+            return NIL;
+        }
+        self.entries.push(Entry {
+            expires_at: 0.0,
+            size: 0.0,
+            prev: NIL,
+            next: NIL,
+            live: false,
+        });
+        self.wheel.reserve_ids(slot + 1);
+        slot as u32
+    }
+
+    fn push_front(&mut self, slot: u32) {
+        let old = self.head;
+        if let Some(e) = self.entry_mut(slot) {
+            e.prev = NIL;
+            e.next = old;
+        }
+        if old == NIL {
+            self.tail = slot;
+        } else if let Some(o) = self.entry_mut(old) {
+            o.prev = slot;
+        }
+        self.head = slot;
+    }
+
+    fn detach(&mut self, slot: u32) {
+        let Some(Entry { prev, next, .. }) = self.entry(slot).copied() else {
+            return;
+        };
+        if prev == NIL {
+            self.head = next;
+        } else if let Some(p) = self.entry_mut(prev) {
+            p.next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else if let Some(n) = self.entry_mut(next) {
+            n.prev = prev;
+        }
+    }
+
+    fn move_to_front(&mut self, slot: u32) {
+        if self.head != slot {
+            self.detach(slot);
+            self.push_front(slot);
+        }
+    }
+
+    fn entry(&self, slot: u32) -> Option<&Entry> {
+        self.entries.get(slot as usize)
+    }
+
+    fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry> {
+        self.entries.get_mut(slot as usize)
+    }
+
+    /// Checks every invariant; for tests. O(n).
+    ///
+    /// # Panics
+    /// When an invariant does not hold (a bug in the core).
+    #[doc(hidden)]
+    #[allow(clippy::panic)]
+    pub fn check_invariants(&self) {
+        let mut count = 0u32;
+        let mut bytes = 0.0;
+        let mut prev = NIL;
+        for slot in self.iter_lru() {
+            let e = self.entry(slot).copied();
+            assert!(
+                e.is_some_and(|e| e.live),
+                "slot {slot} in the LRU list is live"
+            );
+            let e = e.unwrap_or(Entry {
+                expires_at: 0.0,
+                size: 0.0,
+                prev: NIL,
+                next: NIL,
+                live: false,
+            });
+            assert_eq!(e.prev, prev, "back link of slot {slot}");
+            assert_eq!(
+                self.wheel.contains(slot),
+                e.expires_at.is_finite() && self.tick(e.expires_at) != u64::MAX,
+                "slot {slot} is in the wheel iff it can expire"
+            );
+            count += 1;
+            bytes += e.size;
+            prev = slot;
+            assert!(count <= self.len, "LRU list longer than len");
+        }
+        assert_eq!(self.tail, prev, "tail");
+        assert_eq!(count, self.len, "len");
+        assert!(self.len <= self.options.max_entries, "max_entries bound");
+        assert!(self.entries.len() <= self.options.max_entries as usize);
+        assert!((bytes - self.bytes).abs() <= 1e-6 * bytes.max(1.0), "bytes");
+        assert!(
+            self.bytes <= self.options.max_bytes * (1.0 + 1e-12),
+            "max_bytes bound"
+        );
+        assert_eq!(
+            self.wheel.len(),
+            self.iter_lru().filter(|&s| self.wheel.contains(s)).count()
+        );
+        self.wheel.check_invariants();
+        let live = self.entries.iter().filter(|e| e.live).count();
+        assert_eq!(live, self.len as usize, "live slots");
+    }
+}
+
+/// A complete keyed cache in Rust on top of [`CacheCore`]: the same
+/// structure the JavaScript facade builds around the core (key to slot map,
+/// values beside the slots). Used by native tests and usable by Rust code.
+#[derive(Clone, Debug)]
+pub struct KeyedCache<K, V> {
+    core: CacheCore,
+    slots: HashMap<K, u32>,
+    /// Key and value of each slot.
+    items: Vec<Option<(K, V)>>,
+}
+
+impl<K: Hash + Eq + Clone, V> KeyedCache<K, V> {
+    /// A new empty cache.
+    ///
+    /// # Errors
+    /// As [`CacheCore::new`].
+    pub fn new(options: CacheOptions) -> Result<Self, CacheError> {
+        Ok(KeyedCache {
+            core: CacheCore::new(options)?,
+            slots: HashMap::new(),
+            items: Vec::new(),
+        })
+    }
+
+    /// The core, for its counters and bounds.
+    pub fn core(&self) -> &CacheCore {
+        &self.core
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Whether `key` is stored (expired or not, until reclaimed).
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.slots.contains_key(key)
+    }
+
+    /// The value of `key` if present and unexpired at `now`, refreshing its
+    /// recency; counts a hit or a miss.
+    pub fn get(&mut self, key: &K, now: f64) -> Option<&V> {
+        let Some(&slot) = self.slots.get(key) else {
+            self.core.record_miss();
+            return None;
+        };
+        let touched = self.core.touch(slot, now);
+        self.release_freed();
+        match touched {
+            Ok(Touch::Hit) => self
+                .items
+                .get(slot as usize)
+                .and_then(|i| i.as_ref())
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` if present and unexpired, changing nothing.
+    pub fn peek(&self, key: &K, now: f64) -> Option<&V> {
+        let &slot = self.slots.get(key)?;
+        if !self.core.peek(slot, now) {
+            return None;
+        }
+        self.items
+            .get(slot as usize)
+            .and_then(|i| i.as_ref())
+            .map(|(_, v)| v)
+    }
+
+    /// Inserts or replaces `key`.
+    ///
+    /// # Errors
+    /// As [`CacheCore::insert`]; nothing changes on error.
+    pub fn set(
+        &mut self,
+        key: K,
+        value: V,
+        ttl_ms: f64,
+        size: f64,
+        now: f64,
+    ) -> Result<(), CacheError> {
+        if let Some(&slot) = self.slots.get(&key) {
+            let result = self.core.update(slot, ttl_ms, size, now);
+            self.release_freed();
+            result?;
+            if let Some(item) = self.items.get_mut(slot as usize) {
+                *item = Some((key, value));
+            }
+            return Ok(());
+        }
+        let result = self.core.insert(ttl_ms, size, now);
+        self.release_freed();
+        let slot = result? as usize;
+        if self.items.len() <= slot {
+            self.items.resize_with(slot + 1, || None);
+        }
+        self.slots.insert(key.clone(), slot as u32);
+        if let Some(item) = self.items.get_mut(slot) {
+            *item = Some((key, value));
+        }
+        Ok(())
+    }
+
+    /// Removes `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &K) -> bool {
+        match self.slots.get(key) {
+            Some(&slot) => {
+                self.core.remove(slot);
+                self.release_freed();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes expired entries (full sweep).
+    pub fn clean_expired(&mut self, now: f64) -> usize {
+        let n = self.core.clean_expired(now);
+        self.release_freed();
+        n
+    }
+
+    /// Removes everything and resets counters.
+    pub fn clear(&mut self) {
+        self.core.clear();
+        self.slots.clear();
+        self.items.clear();
+    }
+
+    fn release_freed(&mut self) {
+        for &slot in self.core.freed() {
+            if let Some(item) = self.items.get_mut(slot as usize) {
+                if let Some((key, _)) = item.take() {
+                    self.slots.remove(&key);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Model-based property tests of the cache core: random operation sequences
+//! on `KeyedCache` (the core plus a key map, as the JavaScript facade builds
+//! it) against a plain reference model, with a fake clock and small bounds.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use bounded_services::cache::{CacheOptions, KeyedCache};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Get(u8),
+    Peek(u8),
+    Set { key: u8, ttl: u16, size: u8 },
+    SetForever { key: u8, size: u8 },
+    Del(u8),
+    CleanExpired,
+    Advance(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0u8..24;
+    prop_oneof![
+        4 => key.clone().prop_map(Op::Get),
+        1 => key.clone().prop_map(Op::Peek),
+        4 => (key.clone(), 0u16..400, 0u8..40).prop_map(|(key, ttl, size)| Op::Set { key, ttl, size }),
+        1 => (key.clone(), 0u8..40).prop_map(|(key, size)| Op::SetForever { key, size }),
+        1 => key.prop_map(Op::Del),
+        1 => Just(Op::CleanExpired),
+        3 => (0u16..300).prop_map(Op::Advance),
+    ]
+}
+
+/// The reference: a recency-ordered vector (front = most recent), removing
+/// every expired entry whenever the real cache may (unlimited budget).
+#[derive(Default)]
+struct Model {
+    /// (key, value, expires_at, size)
+    items: Vec<(u8, u64, f64, f64)>,
+    hits: f64,
+    misses: f64,
+    max_entries: usize,
+    max_bytes: f64,
+}
+
+impl Model {
+    fn bytes(&self) -> f64 {
+        self.items.iter().map(|i| i.3).sum()
+    }
+    fn purge(&mut self, now: f64) {
+        self.items.retain(|i| !(now > i.2));
+    }
+    fn pos(&self, key: u8) -> Option<usize> {
+        self.items.iter().position(|i| i.0 == key)
+    }
+    fn get(&mut self, key: u8, now: f64) -> Option<u64> {
+        let r = match self.pos(key) {
+            None => {
+                self.misses += 1.0;
+                return None;
+            }
+            Some(p) if now > self.items[p].2 => {
+                self.items.remove(p);
+                self.misses += 1.0;
+                None
+            }
+            Some(p) => {
+                let item = self.items.remove(p);
+                self.items.insert(0, item);
+                self.hits += 1.0;
+                Some(item.1)
+            }
+        };
+        self.purge(now);
+        r
+    }
+    fn peek(&self, key: u8, now: f64) -> Option<u64> {
+        self.pos(key)
+            .filter(|&p| !(now > self.items[p].2))
+            .map(|p| self.items[p].1)
+    }
+    fn set(&mut self, key: u8, value: u64, expires_at: f64, size: f64, now: f64) {
+        match self.pos(key) {
+            Some(p) => {
+                self.items.remove(p);
+                self.items.insert(0, (key, value, expires_at, size));
+                while self.bytes() > self.max_bytes && self.items.len() > 1 {
+                    self.items.pop();
+                }
+                self.purge(now);
+            }
+            None => {
+                self.purge(now);
+                while self.items.len() >= self.max_entries || self.bytes() + size > self.max_bytes {
+                    if self.items.pop().is_none() {
+                        break;
+                    }
+                }
+                self.items.insert(0, (key, value, expires_at, size));
+            }
+        }
+    }
+}
+
+fn run(ops: &[Op], max_entries: u32, max_bytes: f64, budget: u32, exact: bool) {
+    let options = CacheOptions {
+        max_entries,
+        max_bytes,
+        expire_budget: budget,
+    };
+    let mut cache: KeyedCache<u8, u64> = KeyedCache::new(options).unwrap();
+    let mut model = Model {
+        max_entries: max_entries as usize,
+        max_bytes,
+        ..Model::default()
+    };
+    // Latest value and expiry per key, for the safety checks of the inexact run.
+    let mut latest: std::collections::HashMap<u8, (u64, f64)> = Default::default();
+    let mut now = 1_000_000.0;
+    for (i, op) in ops.iter().enumerate() {
+        let value = i as u64;
+        match *op {
+            Op::Get(k) => {
+                let got = cache.get(&k, now).copied();
+                if exact {
+                    assert_eq!(got, model.get(k, now), "get {k} at step {i}");
+                } else if let Some(v) = got {
+                    let (lv, exp) = latest[&k];
+                    assert_eq!(v, lv, "a hit returns the latest value");
+                    assert!(!(now > exp), "a hit is never expired");
+                }
+            }
+            Op::Peek(k) => {
+                let got = cache.peek(&k, now).copied();
+                if exact {
+                    assert_eq!(got, model.peek(k, now), "peek {k} at step {i}");
+                } else if let Some(v) = got {
+                    assert_eq!(v, latest[&k].0);
+                }
+            }
+            Op::Set { key, ttl, size } => {
+                let size = f64::from(size);
+                let r = cache.set(key, value, f64::from(ttl), size, now);
+                if size > max_bytes {
+                    assert!(r.is_err());
+                    continue;
+                }
+                r.unwrap();
+                latest.insert(key, (value, now + f64::from(ttl)));
+                if exact {
+                    model.set(key, value, now + f64::from(ttl), size, now);
+                }
+            }
+            Op::SetForever { key, size } => {
+                let size = f64::from(size);
+                let r = cache.set(key, value, f64::INFINITY, size, now);
+                if size > max_bytes {
+                    assert!(r.is_err());
+                    continue;
+                }
+                r.unwrap();
+                latest.insert(key, (value, f64::INFINITY));
+                if exact {
+                    model.set(key, value, f64::INFINITY, size, now);
+                }
+            }
+            Op::Del(k) => {
+                let was = cache.remove(&k);
+                if exact {
+                    let p = model.pos(k);
+                    assert_eq!(was, p.is_some());
+                    if let Some(p) = p {
+                        model.items.remove(p);
+                    }
+                }
+            }
+            Op::CleanExpired => {
+                cache.clean_expired(now);
+                if exact {
+                    model.purge(now);
+                }
+            }
+            Op::Advance(ms) => now += f64::from(ms),
+        }
+        cache.core().check_invariants();
+        assert!(cache.len() <= max_entries as usize);
+        assert!(cache.core().bytes() <= max_bytes);
+        assert_eq!(cache.len(), cache.core().len() as usize);
+        if exact {
+            let mut keys: Vec<u8> = model.items.iter().map(|i| i.0).collect();
+            keys.sort_unstable();
+            let mut real: Vec<u8> = (0..24).filter(|k| cache.contains_key(k)).collect();
+            real.sort_unstable();
+            assert_eq!(real, keys, "same keys stored after step {i} ({op:?})");
+            assert_eq!(cache.core().stats().hits, model.hits);
+            assert_eq!(cache.core().stats().misses, model.misses);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// Unlimited reclamation budget: the core matches the model exactly
+    /// (values, which keys survive eviction, hit and miss counts).
+    #[test]
+    fn matches_reference_model(ops in prop::collection::vec(op(), 1..120), max_entries in 1u32..10, bytes in prop_oneof![Just(f64::INFINITY), (20u32..200).prop_map(f64::from)]) {
+        run(&ops, max_entries, bytes, u32::MAX, true);
+    }
+
+    /// Small budgets: reclamation order differs from the model, so check the
+    /// safety properties instead (bounds, never a stale or expired value).
+    #[test]
+    fn small_budget_is_safe(ops in prop::collection::vec(op(), 1..160), max_entries in 1u32..12, budget in 0u32..4, bytes in prop_oneof![Just(f64::INFINITY), (20u32..200).prop_map(f64::from)]) {
+        run(&ops, max_entries, bytes, budget, false);
+    }
+}
