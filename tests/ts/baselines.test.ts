@@ -580,7 +580,7 @@ describe('original middleware', () => {
     const mw = createOriginalMiddleware(m, { now: clock.now });
     const c = { req: { url: 'https://moodmash.win/api/mood/9?x=1', method: 'POST' } } as unknown as Context;
     const boom = new Error('db down');
-    await assert.rejects(mw(c, async () => { throw boom; }), (e) => e === boom);
+    await assert.rejects(mw(c, async () => { throw boom; }), (e: unknown) => e === boom);
     assert.deepEqual(m.metrics.get('http_errors_total')?.labels, { path: '/api/mood/9', error: 'db down' });
     assert.equal(m.getSnapshot().errors_total, 1);
     assert.equal(m.responseTimes.length, 0, 'no duration recorded on a throw');
@@ -591,7 +591,7 @@ describe('original middleware', () => {
     app.get('/str', () => {
       throw 'plain string'; // eslint-disable-line no-throw-literal
     });
-    await assert.rejects(app.request('/str'), (e) => e === 'plain string');
+    await assert.rejects(async () => app.request('/str'), (e: unknown) => e === 'plain string');
     assert.equal(m.getSnapshot().errors_total, 2);
     assert.deepEqual(m.metrics.get('http_errors_total')?.labels, { path: '/str', error: 'plain string' });
   });
