@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the Wasm package (pkg/) and the TypeScript facade (dist/).
+# Set BS_FEATURES=test-trap to build the test-only trap export into
+# pkg-test/ instead (used by the trap-recovery tests; never published).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+out=pkg
+features=()
+if [ -n "${BS_FEATURES:-}" ]; then
+  out=pkg-test
+  features=(-- --features "$BS_FEATURES")
+fi
+# --mode no-install: never download a tool; wasm-bindgen comes from PATH
+# (scripts/setup.sh), wasm-opt from npm's binaryen.
+wasm-pack --quiet build --release --target bundler --mode no-install \
+  --out-dir "$out" --out-name bounded_services --no-pack "${features[@]}"
+rm -f "$out/.gitignore"
+# Types for the glue module the facade instantiates the .wasm with
+# (wasm-pack types only the bundler entry).
+cat > "$out/bounded_services_bg.d.ts" <<'DTS'
+export * from './bounded_services.js';
+export function __wbg_set_wasm(exports: unknown): void;
+DTS
+if [ "$out" = pkg ]; then
+  tsc -p ts-bindings/tsconfig.json
+fi

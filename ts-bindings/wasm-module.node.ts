@@ -1,0 +1,13 @@
+// How Node (and Deno, Bun) get the compiled WebAssembly module: read the
+// .wasm beside the package and compile it synchronously on first use.
+import { readFileSync } from 'node:fs';
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The package's compiled `.wasm` module. */
+export function wasmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(
+    readFileSync(new URL('../pkg/bounded_services_bg.wasm', import.meta.url)),
+  );
+  return compiled;
+}
