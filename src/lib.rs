@@ -17,4 +17,4 @@ pub mod metrics;
 pub mod wheel;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+pub mod bindings;

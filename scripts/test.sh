@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust core natively, the bindings in headless
+# Chromium, the TypeScript package in Node (imported by its name), and the
+# example worker inside workerd. Installs what it needs first.
+# BS_SOAK=1 adds the long soak tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "cargo test (core, natively)"
+cargo test --quiet
+
+step "cargo clippy (no unwrap/expect/panic in the core)"
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
+
+step "build (wasm-pack + tsc)"
+bash scripts/build.sh
+BS_FEATURES=test-trap bash scripts/build.sh
+
+step "wasm-pack test --headless --chrome (bindings in Chromium)"
+wasm-pack test --headless --chrome --mode no-install
+
+step "TypeScript tests in Node (package imported by name)"
+node --expose-gc --import tsx --test --test-concurrency=1 tests/ts/*.test.ts
+
+if [ -f scripts/test-workerd.sh ]; then
+  step "example worker in workerd"
+  bash scripts/test-workerd.sh
+fi
+step "all tests passed"
