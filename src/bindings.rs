@@ -472,3 +472,316 @@ pub fn get_memory_stats() -> Result<JsValue, JsValue> {
     set_field(&obj, "wasm_memory_bytes", engine_wasm_memory_bytes());
     Ok(obj.into())
 }
+
+// ---------------------------------------------------------------------------
+// Metrics engine: registries addressed by handles, series by packed handles.
+// ---------------------------------------------------------------------------
+
+use crate::metrics::{MetricType, MetricsError, MetricsOptions, Registry, SeriesHandle};
+
+thread_local! {
+    static REGISTRIES: RefCell<Vec<Option<Registry>>> = const { RefCell::new(Vec::new()) };
+    /// The message and class of the last metrics error, for the facade.
+    static LAST_ERROR: RefCell<(bool, String)> = const { RefCell::new((false, String::new())) };
+}
+
+/// Code returned for a series handle that is no longer valid: the facade
+/// resolves the series again.
+const STALE: i32 = -1;
+/// Code returned for any other error; details via `engineMetricsLastError`.
+const FAILED: i32 = -2;
+/// Code returned for an unknown registry handle.
+const NO_REGISTRY: i32 = -3;
+
+fn remember(e: &MetricsError) -> i32 {
+    if matches!(e, MetricsError::StaleHandle) {
+        return STALE;
+    }
+    LAST_ERROR.with_borrow_mut(|last| {
+        *last = (
+            e.kind() == crate::metrics::ErrorKind::RangeError,
+            e.to_string(),
+        );
+    });
+    FAILED
+}
+
+fn with_registry<R>(handle: u32, default: R, f: impl FnOnce(&mut Registry) -> R) -> R {
+    REGISTRIES.with_borrow_mut(|regs| match regs.get_mut(handle as usize) {
+        Some(Some(reg)) => f(reg),
+        _ => default,
+    })
+}
+
+fn metric_type(code: u32) -> MetricType {
+    match code {
+        1 => MetricType::Gauge,
+        2 => MetricType::Histogram,
+        _ => MetricType::Counter,
+    }
+}
+
+/// Creates a registry. Non-finite or negative numbers take the defaults
+/// (except `stale_after_ms`, where `Infinity` means never). `buckets` empty
+/// means the default response-time buckets. Returns a handle, or `FAILED`
+/// with the message in `engineMetricsLastError`.
+#[wasm_bindgen(js_name = engineMetricsNew)]
+pub fn engine_metrics_new(
+    max_series_per_metric: f64,
+    max_metrics: f64,
+    stale_after_ms: f64,
+    window_size: f64,
+    max_label_value_len: f64,
+    max_labels: f64,
+    buckets: Vec<f64>,
+) -> i32 {
+    let mut opts = MetricsOptions::default();
+    let count = |v: f64, d: usize| if v.is_finite() && v >= 0.0 { v as usize } else { d };
+    opts.max_series_per_metric = count(max_series_per_metric, opts.max_series_per_metric);
+    opts.max_metrics = count(max_metrics, opts.max_metrics);
+    if !stale_after_ms.is_nan() {
+        opts.stale_after_ms = stale_after_ms;
+    }
+    opts.window_size = count(window_size, opts.window_size);
+    opts.max_label_value_len = count(max_label_value_len, opts.max_label_value_len);
+    opts.max_labels = count(max_labels, opts.max_labels);
+    if !buckets.is_empty() {
+        opts.response_time_buckets_ms = buckets;
+    }
+    let reg = match Registry::new(opts) {
+        Ok(r) => r,
+        Err(e) => return remember(&e),
+    };
+    REGISTRIES.with_borrow_mut(|regs| {
+        if let Some(free) = regs.iter().position(Option::is_none) {
+            if let Some(cell) = regs.get_mut(free) {
+                *cell = Some(reg);
+            }
+            free as i32
+        } else {
+            regs.push(Some(reg));
+            regs.len() as i32 - 1
+        }
+    })
+}
+
+/// Drops a registry.
+#[wasm_bindgen(js_name = engineMetricsFree)]
+pub fn engine_metrics_free(handle: u32) {
+    REGISTRIES.with_borrow_mut(|regs| {
+        if let Some(cell) = regs.get_mut(handle as usize) {
+            *cell = None;
+        }
+    });
+}
+
+/// Message of the last `FAILED` result.
+#[wasm_bindgen(js_name = engineMetricsLastError)]
+pub fn engine_metrics_last_error() -> String {
+    LAST_ERROR.with_borrow(|(_, msg)| msg.clone())
+}
+
+/// Whether the last `FAILED` result is a `RangeError` (else a `TypeError`).
+#[wasm_bindgen(js_name = engineMetricsLastErrorIsRange)]
+pub fn engine_metrics_last_error_is_range() -> bool {
+    LAST_ERROR.with_borrow(|(range, _)| *range)
+}
+
+/// Label pairs from a flat array `[name1, value1, name2, value2, ...]`.
+fn label_pairs(labels: &js_sys::Array) -> Result<Vec<(String, String)>, i32> {
+    let n = labels.length();
+    let mut out = Vec::with_capacity((n / 2) as usize);
+    let mut i = 0;
+    while i + 1 < n {
+        let (Some(k), Some(v)) = (labels.get(i).as_string(), labels.get(i + 1).as_string()) else {
+            return Err(remember(&MetricsError::InvalidLabelName {
+                metric: String::new(),
+                label: String::from("(not a string)"),
+                reason: "label names and values must be strings",
+            }));
+        };
+        out.push((k, v));
+        i += 2;
+    }
+    Ok(out)
+}
+
+/// Finds or creates the series `name{labels}`; `labels` is a flat array of
+/// names and values. Returns the packed series handle, or a negative code.
+#[wasm_bindgen(js_name = engineMetricsResolve)]
+pub fn engine_metrics_resolve(handle: u32, name: &str, type_code: u32, labels: js_sys::Array, now: f64) -> f64 {
+    let pairs = match label_pairs(&labels) {
+        Ok(p) => p,
+        Err(code) => return f64::from(code),
+    };
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    with_registry(handle, f64::from(NO_REGISTRY), |reg| {
+        match reg.resolve(name, metric_type(type_code), &refs, now) {
+            Ok(h) => h.pack(),
+            Err(e) => f64::from(remember(&e)),
+        }
+    })
+}
+
+/// Type of a family: 0 counter, 1 gauge, 2 histogram, -1 unknown.
+#[wasm_bindgen(js_name = engineMetricsFamilyType)]
+pub fn engine_metrics_family_type(handle: u32, name: &str) -> i32 {
+    with_registry(handle, -1, |reg| match reg.family_type(name) {
+        Some(MetricType::Counter) => 0,
+        Some(MetricType::Gauge) => 1,
+        Some(MetricType::Histogram) => 2,
+        None => -1,
+    })
+}
+
+fn series_op(handle: u32, series: f64, f: impl FnOnce(&mut Registry, SeriesHandle) -> Result<(), MetricsError>) -> i32 {
+    let Some(h) = SeriesHandle::unpack(series) else {
+        return STALE;
+    };
+    with_registry(handle, NO_REGISTRY, |reg| match f(reg, h) {
+        Ok(()) => 0,
+        Err(e) => remember(&e),
+    })
+}
+
+/// Adds to a counter or gauge series. Also expires one stale series.
+#[wasm_bindgen(js_name = engineMetricsAdd)]
+pub fn engine_metrics_add(handle: u32, series: f64, amount: f64, now: f64) -> i32 {
+    series_op(handle, series, |reg, h| {
+        reg.add(h, amount, now)?;
+        reg.expire_stale(now, 1);
+        Ok(())
+    })
+}
+
+/// Sets a counter or gauge series.
+#[wasm_bindgen(js_name = engineMetricsSetValue)]
+pub fn engine_metrics_set_value(handle: u32, series: f64, value: f64, now: f64) -> i32 {
+    series_op(handle, series, |reg, h| {
+        reg.set_value(h, value, now)?;
+        reg.expire_stale(now, 1);
+        Ok(())
+    })
+}
+
+/// Observes a value in a histogram series.
+#[wasm_bindgen(js_name = engineMetricsObserve)]
+pub fn engine_metrics_observe(handle: u32, series: f64, value: f64, now: f64) -> i32 {
+    series_op(handle, series, |reg, h| {
+        reg.observe(h, value, now)?;
+        reg.expire_stale(now, 1);
+        Ok(())
+    })
+}
+
+/// The original's `set(name, type, value, labels)`: replaces the metric,
+/// retyping the family if the type differs. Returns the packed handle.
+#[wasm_bindgen(js_name = engineMetricsSet)]
+pub fn engine_metrics_set(handle: u32, name: &str, type_code: u32, value: f64, labels: js_sys::Array, now: f64) -> f64 {
+    let pairs = match label_pairs(&labels) {
+        Ok(p) => p,
+        Err(code) => return f64::from(code),
+    };
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    with_registry(handle, f64::from(NO_REGISTRY), |reg| {
+        match reg.set(name, metric_type(type_code), value, &refs, now) {
+            Ok(h) => h.pack(),
+            Err(e) => f64::from(remember(&e)),
+        }
+    })
+}
+
+/// Records a response time (ms): window, mean gauge, histogram.
+#[wasm_bindgen(js_name = engineMetricsRecordResponseTime)]
+pub fn engine_metrics_record_response_time(handle: u32, ms: f64, now: f64) -> i32 {
+    with_registry(handle, NO_REGISTRY, |reg| match reg.record_response_time(ms, now) {
+        Ok(()) => 0,
+        Err(e) => remember(&e),
+    })
+}
+
+/// Exact nearest-rank percentile of the window; NaN with the error
+/// remembered when `p` is invalid.
+#[wasm_bindgen(js_name = engineMetricsPercentile)]
+pub fn engine_metrics_percentile(handle: u32, p: f64) -> f64 {
+    with_registry(handle, f64::NAN, |reg| match reg.percentile(p) {
+        Ok(v) => v,
+        Err(e) => {
+            remember(&e);
+            f64::NAN
+        }
+    })
+}
+
+/// The Prometheus text exposition (format 0.0.4), after expiring up to
+/// `expire_budget` stale series.
+#[wasm_bindgen(js_name = engineMetricsEncode)]
+pub fn engine_metrics_encode(handle: u32, now: f64, expire_budget: u32) -> String {
+    with_registry(handle, String::new(), |reg| {
+        reg.expire_stale(now, expire_budget as usize);
+        reg.to_prometheus_text()
+    })
+}
+
+/// Value of the unlabelled series of a family (0 when absent).
+#[wasm_bindgen(js_name = engineMetricsUnlabelledValue)]
+pub fn engine_metrics_unlabelled_value(handle: u32, name: &str) -> f64 {
+    with_registry(handle, 0.0, |reg| reg.unlabelled_value(name))
+}
+
+/// Sum of every series of a family (0 when absent).
+#[wasm_bindgen(js_name = engineMetricsFamilySum)]
+pub fn engine_metrics_family_sum(handle: u32, name: &str) -> f64 {
+    with_registry(handle, 0.0, |reg| reg.family_sum(name))
+}
+
+/// Sums of a family's series grouped by one label's value, as a flat array
+/// `[value1, sum1, value2, sum2, ...]`.
+#[wasm_bindgen(js_name = engineMetricsSumByLabel)]
+pub fn engine_metrics_sum_by_label(handle: u32, name: &str, label: &str) -> js_sys::Array {
+    let out = js_sys::Array::new();
+    with_registry(handle, (), |reg| {
+        for (value, sum) in reg.sum_by_label(name, label) {
+            out.push(&JsValue::from_str(&value));
+            out.push(&JsValue::from_f64(sum));
+        }
+    });
+    out
+}
+
+/// Sets (or removes, with `undefined`) the HELP text of a family.
+#[wasm_bindgen(js_name = engineMetricsSetHelp)]
+pub fn engine_metrics_set_help(handle: u32, name: &str, help: Option<String>) -> i32 {
+    with_registry(handle, NO_REGISTRY, |reg| match reg.set_help(name, help.as_deref()) {
+        Ok(()) => 0,
+        Err(e) => remember(&e),
+    })
+}
+
+/// Expires up to `budget` stale series; returns how many.
+#[wasm_bindgen(js_name = engineMetricsExpireStale)]
+pub fn engine_metrics_expire_stale(handle: u32, now: f64, budget: u32) -> i32 {
+    with_registry(handle, 0, |reg| reg.expire_stale(now, budget as usize) as i32)
+}
+
+/// Back to the seven built-in metrics at 0 and an empty window.
+#[wasm_bindgen(js_name = engineMetricsReset)]
+pub fn engine_metrics_reset(handle: u32) {
+    with_registry(handle, (), Registry::reset);
+}
+
+/// One figure: 0 families, 1 series, 2 overflow events, 3 expired series,
+/// 4 window length, 5 heap bytes (estimate), 6 window mean.
+#[wasm_bindgen(js_name = engineMetricsStat)]
+pub fn engine_metrics_stat(handle: u32, which: u32) -> f64 {
+    with_registry(handle, f64::NAN, |reg| match which {
+        0 => reg.family_count() as f64,
+        1 => reg.series_count() as f64,
+        2 => reg.overflow_events() as f64,
+        3 => reg.expired_series() as f64,
+        4 => reg.window_len() as f64,
+        5 => reg.approx_heap_bytes() as f64,
+        6 => reg.window_mean(),
+        _ => f64::NAN,
+    })
+}

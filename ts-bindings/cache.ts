@@ -764,3 +764,4 @@ export function getNoCacheHeaders(): Record<string, string> {
 }
 
 export { trapStats };
+export { getMemoryStats, type MemoryStats } from './memory.js';

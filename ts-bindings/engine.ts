@@ -32,6 +32,15 @@ export interface EngineExports {
   engineCacheFreedPtr(handle: number): number;
   engineCacheStat(handle: number, which: number): number;
   engineWasmMemoryBytes(): number;
+  engineMetricsFree(handle: number): void;
+  engineMetricsAdd(handle: number, series: number, amount: number, now: number): number;
+  engineMetricsSetValue(handle: number, series: number, value: number, now: number): number;
+  engineMetricsObserve(handle: number, series: number, value: number, now: number): number;
+  engineMetricsRecordResponseTime(handle: number, ms: number, now: number): number;
+  engineMetricsPercentile(handle: number, p: number): number;
+  engineMetricsExpireStale(handle: number, now: number, budget: number): number;
+  engineMetricsReset(handle: number): void;
+  engineMetricsStat(handle: number, which: number): number;
   engineTestTrap?(): void;
   __wbindgen_start?(): void;
 }
@@ -41,6 +50,13 @@ export interface Resettable {
   /** Called after the instance was replaced: drop every handle, start anew. */
   onEngineReset(): void;
 }
+
+/**
+ * The wasm-bindgen glue, bound to the current instance: use it for engine
+ * functions that take or return strings or arrays (it encodes them in
+ * linear memory); call the numeric ones on `ex` directly.
+ */
+export const wbg = glue;
 
 /** The current instance's exports. Reassigned by `recover()`. */
 export let ex: EngineExports = undefined as unknown as EngineExports;
