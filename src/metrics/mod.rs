@@ -174,8 +174,8 @@ impl SeriesHandle {
     /// Inverse of [`pack`](Self::pack). `None` for NaN, infinities,
     /// non-integers, negatives and values `>= 2^53`.
     pub fn unpack(x: f64) -> Option<SeriesHandle> {
-        const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-        // NaN fails `contains`; -0.0 is accepted as 0.
+        // 2^53. NaN fails `contains`; -0.0 is accepted as 0.
+        const LIMIT: f64 = 9_007_199_254_740_992.0;
         if !(0.0..LIMIT).contains(&x) || x.fract() != 0.0 {
             return None;
         }
