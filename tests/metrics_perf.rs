@@ -2,7 +2,12 @@
 //! bounds only in optimised builds (`cargo test --release --test
 //! metrics_perf -- --nocapture`); in debug builds they only check results.
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::time::Instant;

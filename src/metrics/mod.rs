@@ -13,7 +13,7 @@
 //!
 //! Every hot-path operation is O(1) expected (hash lookups on a canonical
 //! label-set key, slab slots, intrusive recency list), except a percentile
-//! query after many pushes (one sort per [`window`] flush, amortised).
+//! query after many pushes (one sort per 32 pushes at most, amortised).
 //!
 //! Time is passed in by the caller in milliseconds (`Date.now()`); the
 //! registry keeps the largest finite value seen and uses that, so a clock
@@ -304,6 +304,27 @@ impl<'a> FamilyView<'a> {
 }
 
 /// The bounded metrics collector. See the [module documentation](self).
+///
+/// ```
+/// use bounded_services::metrics::{MetricType, MetricsOptions, Registry};
+///
+/// let mut reg = Registry::new(MetricsOptions::default())?;
+/// let now = 1_700_000_000_000.0; // Date.now()
+/// reg.increment("http_requests_total", 1.0, &[("method", "GET"), ("path", "/api")], now)?;
+/// let h = reg.resolve("jobs_running", MetricType::Gauge, &[], now)?;
+/// reg.set_value(h, 3.0, now)?;
+/// reg.record_response_time(42.0, now)?;
+/// assert_eq!(reg.percentile(99.0)?, 42.0);
+/// let text = reg.to_prometheus_text();
+/// assert!(text.contains("http_requests_total{method=\"GET\",path=\"/api\"} 1\n"));
+/// assert!(text.contains("\njobs_running 3\n"));
+/// # Ok::<(), bounded_services::metrics::MetricsError>(())
+/// ```
+///
+/// # Panics
+///
+/// No method panics, whatever the input (a panic would trap the Wasm
+/// instance); failures are [`MetricsError`]s and leave no partial update.
 #[derive(Debug, Clone)]
 pub struct Registry {
     opts: MetricsOptions,
@@ -925,7 +946,8 @@ impl Registry {
     /// retyped family is turned back into a gauge, like the original), and
     /// observe the unlabelled series of histogram `http_request_duration_ms`
     /// (skipped if that family was retyped). NaN, infinite and negative
-    /// durations are rejected with no state change.
+    /// durations are rejected with no state change. A duration of `-0` is
+    /// stored as `0`.
     pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
         if !ms.is_finite() {
             return Err(MetricsError::NonFiniteValue {
@@ -954,7 +976,8 @@ impl Registry {
     /// that index is outside the window (so `p = 0` gives 0). `p` must be in
     /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
     /// returned 0). Does not sort per call: pending window changes are
-    /// applied lazily (see [`window`]); after one new sample a query is a
+    /// applied lazily (a sorted mirror of the window, re-sorted only after
+    /// more than 32 pushes between queries); after one new sample a query is a
     /// binary search plus two memmoves.
     pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
         if !(0.0..=100.0).contains(&p) {
