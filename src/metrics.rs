@@ -1,2 +1,0 @@
-//! Placeholder, being written.
-#![forbid(unsafe_code)]

@@ -1,0 +1,1212 @@
+//! Bounded Prometheus-style metrics registry (pure Rust, no wasm-bindgen).
+//!
+//! Replaces the original `src/services/metrics.ts` collector. The data model
+//! is Prometheus's: a *family* (metric name + type + optional HELP) holds one
+//! *series* per distinct label set. Everything is bounded:
+//!
+//! * families: [`MetricsOptions::max_metrics`] (built-ins included);
+//! * labelled series per family: [`MetricsOptions::max_series_per_metric`];
+//!   past it, new label sets are folded into one `bs_overflow="true"` series
+//!   so totals stay right and memory stays flat;
+//! * labels per series, label value length, name length, HELP length;
+//! * the response-time window: [`MetricsOptions::window_size`] samples.
+//!
+//! Every hot-path operation is O(1) expected (hash lookups on a canonical
+//! label-set key, slab slots, intrusive recency list), except a percentile
+//! query after many pushes (one sort per 32 pushes at most, amortised).
+//!
+//! Time is passed in by the caller in milliseconds (`Date.now()`); the
+//! registry keeps the largest finite value seen and uses that, so a clock
+//! stepping backwards cannot expire series early.
+//!
+//! # Differences from the original (deliberate)
+//!
+//! * One series per label set instead of one merged labels object per name.
+//! * `record_response_time` rejects NaN, negative and infinite durations
+//!   (the original stored them and its mean became NaN or wrong).
+//! * `percentile(p)` rejects NaN and `p` outside `[0, 100]` with
+//!   [`MetricsError::InvalidPercentile`] (the original returned 0 there).
+//!   Inside `[0, 100]` results are identical, including 0 for `p = 0`.
+//! * Counters reject negative and non-finite increments and values.
+//! * `set(name, Histogram, v)` records one observation `v` (the original
+//!   printed an invalid `histogram` line with a plain value).
+//! * Labelled series not updated for `stale_after_ms` are dropped;
+//!   unlabelled series (all seven built-ins) never are.
+//! * A response-time histogram `http_request_duration_ms` is added, and the
+//!   p95/p99 gauges get HELP lines.
+//!
+//! # Panics
+//!
+//! No function of this module panics on any input; internal invariants are
+//! checked with `debug_assert!` only.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod labels;
+mod options;
+mod slab;
+mod window;
+
+use std::collections::{BTreeMap, HashMap};
+
+pub use error::{ErrorKind, MetricsError};
+pub use labels::{KeyLabels, MAX_NAME_LEN, OVERFLOW_LABEL};
+pub use options::{
+    MetricsOptions, MAX_BUCKETS, MAX_LABELS_LIMIT, MAX_LABEL_VALUE_LEN_LIMIT, MAX_WINDOW_SIZE,
+};
+pub use window::js_math_round;
+
+use error::clip;
+use labels::{canonical_key, key_label_value, validate_metric_name, OVERFLOW_KEY};
+use slab::{Hist, Series, Slab, Value, GENERATION_MASK};
+use window::Window;
+
+/// Longest HELP text, in UTF-8 bytes.
+pub const MAX_HELP_LEN: usize = 4096;
+
+/// Stale series removed by each [`Registry::resolve`] (and the convenience
+/// calls built on it) before it looks up its own series. Every series
+/// creation therefore retires up to two stale ones, so expiry keeps pace with
+/// churn without the caller scheduling anything.
+pub const AUTO_EXPIRE_PER_RESOLVE: usize = 2;
+
+/// Name of the built-in response-time histogram.
+pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_ms";
+/// Name of the built-in gauge holding the rounded mean of the window.
+pub const RESPONSE_TIME_GAUGE: &str = "response_time_ms";
+/// Names of the two percentile gauges appended to the exposition. They are
+/// reserved: no family may use them.
+pub const PERCENTILE_GAUGES: [&str; 2] = ["http_response_time_p95", "http_response_time_p99"];
+
+/// The original's seven metrics, in its registration order, with HELP text.
+pub const BUILTIN_METRICS: [(&str, MetricType, &str); 7] = [
+    (
+        "http_requests_total",
+        MetricType::Counter,
+        "Total HTTP requests handled.",
+    ),
+    (
+        "http_errors_total",
+        MetricType::Counter,
+        "Total HTTP requests that ended in an error.",
+    ),
+    (
+        "database_queries_total",
+        MetricType::Counter,
+        "Total database queries issued.",
+    ),
+    (
+        "auth_attempts_total",
+        MetricType::Counter,
+        "Total authentication attempts.",
+    ),
+    (
+        "auth_failures_total",
+        MetricType::Counter,
+        "Total failed authentication attempts.",
+    ),
+    ("active_users", MetricType::Gauge, "Currently active users."),
+    (
+        RESPONSE_TIME_GAUGE,
+        MetricType::Gauge,
+        "Mean response time over the recent window, in ms, rounded like JavaScript Math.round.",
+    ),
+];
+
+const HISTOGRAM_HELP: &str = "HTTP response time distribution, in ms.";
+
+/// Prometheus metric type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// Monotonic total; increments must be finite and non-negative.
+    Counter,
+    /// Arbitrary value that can go up and down.
+    Gauge,
+    /// Observations counted into cumulative buckets, with sum and count.
+    Histogram,
+}
+
+impl MetricType {
+    /// `"counter"`, `"gauge"` or `"histogram"` (the `# TYPE` spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+        }
+    }
+
+    /// Parse the `# TYPE` spelling (exact, lower case).
+    pub fn parse(s: &str) -> Result<MetricType, MetricsError> {
+        match s {
+            "counter" => Ok(MetricType::Counter),
+            "gauge" => Ok(MetricType::Gauge),
+            "histogram" => Ok(MetricType::Histogram),
+            _ => Err(MetricsError::InvalidMetricType { given: clip(s) }),
+        }
+    }
+}
+
+/// Reference to one series, valid until that series is dropped (stale
+/// expiry, [`Registry::reset`], or its family replaced by [`Registry::set`]
+/// with another type). Using a dropped handle is an error
+/// ([`MetricsError::StaleHandle`]) and never touches another series: the slot
+/// generation is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesHandle {
+    slot: u32,
+    generation: u32,
+}
+
+impl SeriesHandle {
+    const SLOT_BITS: u32 = 24;
+    const SLOT_MASK: u64 = (1 << Self::SLOT_BITS) - 1;
+
+    /// Pack into a JavaScript-safe integer: slot in the low 24 bits,
+    /// generation (29 bits, wrapping) above. Always `< 2^53`.
+    pub fn pack(self) -> f64 {
+        let g = u64::from(self.generation & GENERATION_MASK);
+        let s = u64::from(self.slot) & Self::SLOT_MASK;
+        ((g << Self::SLOT_BITS) | s) as f64
+    }
+
+    /// Inverse of [`pack`](Self::pack). `None` for NaN, infinities,
+    /// non-integers, negatives and values `>= 2^53`.
+    pub fn unpack(x: f64) -> Option<SeriesHandle> {
+        // 2^53. NaN fails `contains`; -0.0 is accepted as 0.
+        const LIMIT: f64 = 9_007_199_254_740_992.0;
+        if !(0.0..LIMIT).contains(&x) || x.fract() != 0.0 {
+            return None;
+        }
+        let v = x as u64;
+        Some(SeriesHandle {
+            slot: (v & Self::SLOT_MASK) as u32,
+            generation: (v >> Self::SLOT_BITS) as u32,
+        })
+    }
+
+    /// Slot index (for diagnostics).
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
+
+    /// Slot generation (for diagnostics).
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+/// One family: name, type, HELP and its series by canonical label-set key.
+#[derive(Debug, Clone)]
+struct Family {
+    name: Box<str>,
+    help: Option<Box<str>>,
+    kind: MetricType,
+    /// Canonical key -> slot; includes the unlabelled (`""`) and overflow
+    /// series.
+    series: HashMap<Box<str>, u32>,
+    /// Labelled series, overflow series excluded (bounded by the cap).
+    labelled: usize,
+    overflow_events: u64,
+}
+
+/// A series' value as seen by readers (exposition, snapshots).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SampleValue<'a> {
+    /// Counter or gauge value.
+    Scalar(f64),
+    /// Histogram state.
+    Histogram {
+        /// Finite bucket upper bounds, ascending (`+Inf` implicit).
+        bounds: &'a [f64],
+        /// Non-cumulative count per bucket; one more entry than `bounds`,
+        /// the last for observations above every bound.
+        counts: &'a [u64],
+        /// Sum of observations.
+        sum: f64,
+        /// Number of observations.
+        count: u64,
+    },
+}
+
+/// Read-only view of a series.
+#[derive(Debug, Clone)]
+pub struct SeriesView<'a> {
+    key: &'a str,
+    /// The series' value.
+    pub value: SampleValue<'a>,
+    /// Clock (ms) of its last update.
+    pub last_update_ms: f64,
+}
+
+impl<'a> SeriesView<'a> {
+    /// Labels in canonical order (sorted by name). Empty for the unlabelled
+    /// series.
+    pub fn labels(&self) -> KeyLabels<'a> {
+        KeyLabels::new(self.key)
+    }
+
+    /// True for the family's `bs_overflow="true"` series.
+    pub fn is_overflow(&self) -> bool {
+        self.key == OVERFLOW_KEY
+    }
+}
+
+/// Read-only view of a family.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyView<'a> {
+    registry: &'a Registry,
+    family: &'a Family,
+}
+
+impl<'a> FamilyView<'a> {
+    /// Metric name.
+    pub fn name(&self) -> &'a str {
+        &self.family.name
+    }
+
+    /// HELP text, if any (unescaped).
+    pub fn help(&self) -> Option<&'a str> {
+        self.family.help.as_deref()
+    }
+
+    /// Metric type.
+    pub fn metric_type(&self) -> MetricType {
+        self.family.kind
+    }
+
+    /// Number of series (unlabelled and overflow included).
+    pub fn series_count(&self) -> usize {
+        self.family.series.len()
+    }
+
+    /// Label sets folded into the overflow series so far.
+    pub fn overflow_events(&self) -> u64 {
+        self.family.overflow_events
+    }
+
+    /// Series sorted by canonical label set (lexicographic over the sorted
+    /// `(name, value)` pairs, byte order), so the unlabelled series comes
+    /// first. O(s log s) for s series: for exposition, not hot paths.
+    pub fn series_sorted(&self) -> Vec<SeriesView<'a>> {
+        let reg = self.registry;
+        let mut out: Vec<SeriesView<'a>> = self
+            .family
+            .series
+            .values()
+            .filter_map(|&slot| reg.slab.at(slot))
+            .map(|s| reg.view_of(s))
+            .collect();
+        out.sort_by(|a, b| a.labels().cmp(b.labels()));
+        out
+    }
+}
+
+/// The bounded metrics collector. See the [module documentation](self).
+///
+/// ```
+/// use bounded_services::metrics::{MetricType, MetricsOptions, Registry};
+///
+/// let mut reg = Registry::new(MetricsOptions::default())?;
+/// let now = 1_700_000_000_000.0; // Date.now()
+/// reg.increment("http_requests_total", 1.0, &[("method", "GET"), ("path", "/api")], now)?;
+/// let h = reg.resolve("jobs_running", MetricType::Gauge, &[], now)?;
+/// reg.set_value(h, 3.0, now)?;
+/// reg.record_response_time(42.0, now)?;
+/// assert_eq!(reg.percentile(99.0)?, 42.0);
+/// let text = reg.to_prometheus_text();
+/// assert!(text.contains("http_requests_total{method=\"GET\",path=\"/api\"} 1\n"));
+/// assert!(text.contains("\njobs_running 3\n"));
+/// # Ok::<(), bounded_services::metrics::MetricsError>(())
+/// ```
+///
+/// # Panics
+///
+/// No method panics, whatever the input (a panic would trap the Wasm
+/// instance); failures are [`MetricsError`]s and leave no partial update.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    opts: MetricsOptions,
+    buckets: Box<[f64]>,
+    /// Families in registration order (never removed except by `reset`).
+    families: Vec<Family>,
+    family_index: HashMap<Box<str>, u32>,
+    slab: Slab,
+    window: Window,
+    /// Largest finite time seen (ms).
+    clock: f64,
+    overflow_events: u64,
+    expired_series: u64,
+    /// Bytes of series keys and histogram arrays currently allocated.
+    series_heap: usize,
+    /// Reused buffer for canonical keys (no allocation on lookups).
+    scratch: String,
+}
+
+impl Registry {
+    /// Create a registry with the original's seven metrics and the
+    /// response-time histogram registered. Fails only on invalid options.
+    pub fn new(opts: MetricsOptions) -> Result<Registry, MetricsError> {
+        opts.validate()?;
+        let mut reg = Registry {
+            buckets: opts.response_time_buckets_ms.clone().into_boxed_slice(),
+            families: Vec::new(),
+            family_index: HashMap::new(),
+            slab: Slab::new(opts.slot_capacity()),
+            window: Window::new(opts.window_size),
+            clock: 0.0,
+            overflow_events: 0,
+            expired_series: 0,
+            series_heap: 0,
+            scratch: String::new(),
+            opts,
+        };
+        reg.register_builtins();
+        Ok(reg)
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &MetricsOptions {
+        &self.opts
+    }
+
+    fn register_builtins(&mut self) {
+        for (name, kind, help) in BUILTIN_METRICS {
+            let f = self.create_family(name, kind);
+            if let Some(fam) = self.families.get_mut(f as usize) {
+                fam.help = Some(help.into());
+            }
+            self.scratch.clear();
+            let r = self.get_or_create_series(f);
+            debug_assert!(r.is_ok());
+        }
+        let f = self.create_family(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram);
+        if let Some(fam) = self.families.get_mut(f as usize) {
+            fam.help = Some(HISTOGRAM_HELP.into());
+        }
+        self.scratch.clear();
+        let r = self.get_or_create_series(f);
+        debug_assert!(r.is_ok());
+    }
+
+    /// Drop every family and series (all handles become invalid), empty the
+    /// response-time window, and register the built-ins again. Counters of
+    /// overflow and expiry events restart at 0; the clock is kept.
+    /// O(series) — not a hot path.
+    pub fn reset(&mut self) {
+        self.families.clear();
+        self.family_index.clear();
+        self.slab.clear();
+        self.window.clear();
+        self.overflow_events = 0;
+        self.expired_series = 0;
+        self.series_heap = 0;
+        self.register_builtins();
+    }
+
+    /// Advance the monotonic clock (non-finite and earlier times are ignored).
+    fn tick(&mut self, now_ms: f64) {
+        if now_ms.is_finite() && now_ms > self.clock {
+            self.clock = now_ms;
+        }
+    }
+
+    /// Current clock (largest finite time seen, ms; starts at 0).
+    pub fn clock_ms(&self) -> f64 {
+        self.clock
+    }
+
+    /// Append a family (caller checked the name, bound and clashes).
+    fn create_family(&mut self, name: &str, kind: MetricType) -> u32 {
+        let idx = self.families.len() as u32;
+        self.families.push(Family {
+            name: name.into(),
+            help: None,
+            kind,
+            series: HashMap::new(),
+            labelled: 0,
+            overflow_events: 0,
+        });
+        self.family_index.insert(name.into(), idx);
+        idx
+    }
+
+    /// Would a new family `name` of type `kind` collide in the exposition
+    /// with an existing one (histogram `_bucket`/`_sum`/`_count` lines) or
+    /// with the reserved percentile gauges? O(1).
+    fn check_clash(&self, name: &str, kind: MetricType) -> Result<(), MetricsError> {
+        let bad = |reason| MetricsError::InvalidMetricName {
+            name: clip(name),
+            reason,
+        };
+        if PERCENTILE_GAUGES.contains(&name) {
+            return Err(bad("reserved for the response-time percentile gauges"));
+        }
+        for suffix in ["_bucket", "_sum", "_count"] {
+            if let Some(base) = name.strip_suffix(suffix) {
+                if self.family_type(base) == Some(MetricType::Histogram) {
+                    return Err(bad(
+                        "clashes with the _bucket/_sum/_count series of an existing histogram",
+                    ));
+                }
+            }
+        }
+        if kind == MetricType::Histogram {
+            let mut probe = String::with_capacity(name.len() + 7);
+            for suffix in ["_bucket", "_sum", "_count"] {
+                probe.clear();
+                probe.push_str(name);
+                probe.push_str(suffix);
+                if self.family_index.contains_key(probe.as_str()) {
+                    return Err(bad(
+                        "a histogram's _bucket/_sum/_count series would clash with an existing metric",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn can_create_family(&self, name: &str, kind: MetricType) -> Result<(), MetricsError> {
+        if self.families.len() >= self.opts.max_metrics {
+            return Err(MetricsError::TooManyMetrics {
+                name: clip(name),
+                max: self.opts.max_metrics,
+            });
+        }
+        self.check_clash(name, kind)
+    }
+
+    /// Type of the family `name`, if it exists.
+    pub fn family_type(&self, name: &str) -> Option<MetricType> {
+        let &i = self.family_index.get(name)?;
+        self.families.get(i as usize).map(|f| f.kind)
+    }
+
+    fn new_value(&self, kind: MetricType) -> Value {
+        match kind {
+            MetricType::Counter | MetricType::Gauge => Value::Scalar(0.0),
+            MetricType::Histogram => Value::Histogram(Box::new(Hist {
+                counts: vec![0; self.buckets.len() + 1].into_boxed_slice(),
+                sum: 0.0,
+                count: 0,
+            })),
+        }
+    }
+
+    fn value_heap(value: &Value) -> usize {
+        match value {
+            Value::Scalar(_) => 0,
+            Value::Histogram(h) => {
+                std::mem::size_of::<Hist>() + h.counts.len() * std::mem::size_of::<u64>()
+            }
+        }
+    }
+
+    fn handle_for(&self, slot: u32) -> SeriesHandle {
+        SeriesHandle {
+            slot,
+            generation: self.slab.generation(slot).unwrap_or(0),
+        }
+    }
+
+    /// Find or create the series whose canonical key is in `self.scratch`,
+    /// in family `f`, applying the cardinality cap. Marks it updated now.
+    fn get_or_create_series(&mut self, f: u32) -> Result<SeriesHandle, MetricsError> {
+        let cap = self.opts.max_series_per_metric;
+        let Some(fam) = self.families.get_mut(f as usize) else {
+            debug_assert!(false, "family index out of range");
+            return Err(MetricsError::StaleHandle);
+        };
+        let labelled = !self.scratch.is_empty();
+        let existing = fam.series.get(self.scratch.as_str()).copied();
+        let overflow = existing.is_none() && labelled && fam.labelled >= cap;
+        let (slot, new) = match (existing, overflow) {
+            (Some(slot), _) => (slot, false),
+            (None, true) => {
+                fam.overflow_events += 1;
+                self.overflow_events += 1;
+                match fam.series.get(OVERFLOW_KEY).copied() {
+                    Some(slot) => (slot, false),
+                    None => {
+                        self.scratch.clear();
+                        self.scratch.push_str(OVERFLOW_KEY);
+                        (u32::MAX, true)
+                    }
+                }
+            }
+            (None, false) => (u32::MAX, true),
+        };
+        let slot = if new {
+            let kind = fam.kind;
+            let key: Box<str> = self.scratch.as_str().into();
+            let value = self.new_value(kind);
+            let heap = key.len() + Self::value_heap(&value);
+            let series = Series::new(f, key.clone(), value, self.clock);
+            let Some((slot, _)) = self.slab.insert(series) else {
+                return Err(MetricsError::TooManySeries {
+                    max: self.slab.max_slots(),
+                });
+            };
+            let Some(fam) = self.families.get_mut(f as usize) else {
+                return Err(MetricsError::StaleHandle);
+            };
+            self.series_heap += heap + key.len();
+            if labelled && !overflow {
+                fam.labelled += 1;
+            }
+            fam.series.insert(key, slot);
+            debug_assert!(fam.labelled <= cap);
+            slot
+        } else {
+            slot
+        };
+        self.touch(slot);
+        Ok(self.handle_for(slot))
+    }
+
+    /// Mark `slot` updated at the current clock (recency list: O(1)).
+    fn touch(&mut self, slot: u32) {
+        let clock = self.clock;
+        let Some(s) = self.slab.at_mut(slot) else {
+            return;
+        };
+        s.last_update = clock;
+        if !s.key.is_empty() {
+            self.slab.move_to_front(slot);
+        }
+    }
+
+    /// Remove one series from the slab and its family's map.
+    fn drop_series(&mut self, slot: u32) {
+        let Some(series) = self.slab.remove(slot) else {
+            return;
+        };
+        let heap = series.key.len() * 2 + Self::value_heap(&series.value);
+        self.series_heap = self.series_heap.saturating_sub(heap);
+        if let Some(fam) = self.families.get_mut(series.family as usize) {
+            fam.series.remove(&series.key);
+            if !series.key.is_empty() && &*series.key != OVERFLOW_KEY {
+                fam.labelled = fam.labelled.saturating_sub(1);
+            }
+        }
+    }
+
+    fn expire_inner(&mut self, budget: usize) -> usize {
+        let mut removed = 0;
+        while removed < budget {
+            let Some(tail) = self.slab.lru_tail() else {
+                break;
+            };
+            let Some(s) = self.slab.at(tail) else {
+                debug_assert!(false, "recency tail is vacant");
+                break;
+            };
+            // Strictly greater, as the original's proposed cleanup.
+            let age = self.clock - s.last_update;
+            if age.is_nan() || age <= self.opts.stale_after_ms {
+                break;
+            }
+            self.drop_series(tail);
+            removed += 1;
+        }
+        self.expired_series += removed as u64;
+        removed
+    }
+
+    /// Drop at most `budget` labelled series not updated for more than
+    /// `stale_after_ms` (oldest first); returns how many were dropped.
+    /// O(budget). Their handles become invalid; unlabelled series never
+    /// expire. Call with a large budget before an exposition to drop every
+    /// stale series.
+    pub fn expire_stale(&mut self, now_ms: f64, budget: usize) -> usize {
+        self.tick(now_ms);
+        self.expire_inner(budget)
+    }
+
+    /// Validate `name` and `labels` for a family of `kind`, leaving the
+    /// canonical key in `self.scratch`.
+    fn prepare(
+        &mut self,
+        name: &str,
+        kind: MetricType,
+        labels: &[(&str, &str)],
+    ) -> Result<(), MetricsError> {
+        canonical_key(
+            name,
+            labels,
+            kind == MetricType::Histogram,
+            self.opts.max_labels,
+            self.opts.max_label_value_len,
+            &mut self.scratch,
+        )
+    }
+
+    /// Find or create the series `name{labels}` and return its handle.
+    ///
+    /// Validates the metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`, at most
+    /// [`MAX_NAME_LEN`] bytes) and the labels (names
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`, not `__*`, not `bs_overflow`, not `le` on a
+    /// histogram; no duplicates; at most `max_labels`; values at most
+    /// `max_label_value_len` bytes). An unknown family is created with type
+    /// `type_if_new` (an existing family keeps its type: check it with
+    /// [`family_type`](Self::family_type) if it matters). Once the family
+    /// holds `max_series_per_metric` labelled series, a new label set gets the
+    /// family's overflow series `bs_overflow="true"` instead (counted in
+    /// [`overflow_events`](Self::overflow_events)).
+    ///
+    /// Counts as an update of the series (refreshes its staleness), and
+    /// first expires up to [`AUTO_EXPIRE_PER_RESOLVE`] stale series.
+    /// O(labels · log labels) + O(1) expected. On error nothing changed.
+    pub fn resolve(
+        &mut self,
+        name: &str,
+        type_if_new: MetricType,
+        labels: &[(&str, &str)],
+        now_ms: f64,
+    ) -> Result<SeriesHandle, MetricsError> {
+        validate_metric_name(name)?;
+        let existing = self.family_index.get(name).copied();
+        let kind = existing
+            .and_then(|i| self.families.get(i as usize))
+            .map_or(type_if_new, |f| f.kind);
+        self.prepare(name, kind, labels)?;
+        if existing.is_none() {
+            self.can_create_family(name, kind)?;
+        }
+        self.tick(now_ms);
+        self.expire_inner(AUTO_EXPIRE_PER_RESOLVE);
+        let f = match existing {
+            Some(f) => f,
+            None => self.create_family(name, kind),
+        };
+        self.get_or_create_series(f)
+    }
+
+    /// Family type of the series behind `h`, or `StaleHandle`.
+    fn kind_of(&self, h: SeriesHandle) -> Result<(MetricType, &str), MetricsError> {
+        let s = self
+            .slab
+            .get(h.slot, h.generation)
+            .ok_or(MetricsError::StaleHandle)?;
+        let fam = self
+            .families
+            .get(s.family as usize)
+            .ok_or(MetricsError::StaleHandle)?;
+        Ok((fam.kind, &fam.name))
+    }
+
+    /// Check an increment: counters need finite and non-negative, gauges
+    /// anything but NaN, histogram observations finite.
+    fn check_increment(kind: MetricType, v: f64) -> Result<(), MetricsError> {
+        match kind {
+            MetricType::Counter => check_counter("counter increment", v),
+            MetricType::Gauge if v.is_nan() => Err(MetricsError::NonFiniteValue {
+                what: "gauge increment",
+                value: v,
+            }),
+            MetricType::Gauge => Ok(()),
+            MetricType::Histogram => check_observation(v),
+        }
+    }
+
+    /// Check a value to set: counters need finite and non-negative, gauges
+    /// accept anything (NaN and ±Inf are valid exposition values),
+    /// histogram observations must be finite.
+    fn check_set(kind: MetricType, v: f64) -> Result<(), MetricsError> {
+        match kind {
+            MetricType::Counter => check_counter("counter value", v),
+            MetricType::Gauge => Ok(()),
+            MetricType::Histogram => check_observation(v),
+        }
+    }
+
+    /// Add `amount` to a counter or gauge. Counters reject negative and
+    /// non-finite amounts; gauges accept any amount except NaN (±Infinity is
+    /// allowed: Prometheus represents it). Histograms: `TypeMismatch`.
+    pub fn add(&mut self, h: SeriesHandle, amount: f64, now_ms: f64) -> Result<(), MetricsError> {
+        let (kind, name) = self.kind_of(h)?;
+        if kind == MetricType::Histogram {
+            return Err(MetricsError::TypeMismatch {
+                name: clip(name),
+                operation: "add to",
+                actual: kind,
+            });
+        }
+        Self::check_increment(kind, amount)?;
+        self.tick(now_ms);
+        if let Some(Series {
+            value: Value::Scalar(v),
+            ..
+        }) = self.slab.get_mut(h.slot, h.generation)
+        {
+            *v += amount;
+        }
+        self.touch(h.slot);
+        Ok(())
+    }
+
+    /// Replace the value of a counter or gauge series. Gauges accept every
+    /// value including NaN and ±Infinity (all representable in the
+    /// exposition); counters require a finite, non-negative value.
+    /// Histograms: `TypeMismatch` (use [`observe`](Self::observe)).
+    pub fn set_value(
+        &mut self,
+        h: SeriesHandle,
+        value: f64,
+        now_ms: f64,
+    ) -> Result<(), MetricsError> {
+        let (kind, name) = self.kind_of(h)?;
+        if kind == MetricType::Histogram {
+            return Err(MetricsError::TypeMismatch {
+                name: clip(name),
+                operation: "set the value of",
+                actual: kind,
+            });
+        }
+        Self::check_set(kind, value)?;
+        self.tick(now_ms);
+        if let Some(Series {
+            value: Value::Scalar(v),
+            ..
+        }) = self.slab.get_mut(h.slot, h.generation)
+        {
+            *v = value;
+        }
+        self.touch(h.slot);
+        Ok(())
+    }
+
+    /// Record one observation in a histogram series: the bucket with the
+    /// smallest bound `>= value` (or `+Inf`) is counted, sum and count
+    /// updated; exposition shows cumulative counts. O(log buckets).
+    /// Non-finite values are rejected; negative finite values are allowed.
+    /// Counters and gauges: `TypeMismatch`.
+    pub fn observe(
+        &mut self,
+        h: SeriesHandle,
+        value: f64,
+        now_ms: f64,
+    ) -> Result<(), MetricsError> {
+        let (kind, name) = self.kind_of(h)?;
+        if kind != MetricType::Histogram {
+            return Err(MetricsError::TypeMismatch {
+                name: clip(name),
+                operation: "observe",
+                actual: kind,
+            });
+        }
+        check_observation(value)?;
+        self.tick(now_ms);
+        let idx = self.buckets.partition_point(|&b| b < value);
+        if let Some(Series {
+            value: Value::Histogram(hist),
+            ..
+        }) = self.slab.get_mut(h.slot, h.generation)
+        {
+            if let Some(c) = hist.counts.get_mut(idx) {
+                *c = c.saturating_add(1);
+            }
+            hist.sum += value;
+            hist.count = hist.count.saturating_add(1);
+        }
+        self.touch(h.slot);
+        Ok(())
+    }
+
+    /// Value of the series: the number for a counter or gauge, the number of
+    /// observations for a histogram. `None` for an invalid handle.
+    pub fn get_value(&self, h: SeriesHandle) -> Option<f64> {
+        self.slab.get(h.slot, h.generation).map(series_number)
+    }
+
+    /// True when `h` refers to a live series.
+    pub fn is_live(&self, h: SeriesHandle) -> bool {
+        self.slab.get(h.slot, h.generation).is_some()
+    }
+
+    /// The original's `set(name, type, value, labels)`: the family ends up
+    /// with type `metric_type`. If it exists with another type, all its
+    /// series are dropped (their handles become invalid) and it is recreated
+    /// with the new type, keeping its position in the exposition and its
+    /// HELP (as a JavaScript `Map.set` on an existing key keeps its order).
+    /// Then the series `labels` is set to `value` (counter/gauge, see
+    /// [`set_value`](Self::set_value)) or, for a histogram, `value` is
+    /// recorded as one observation. On error nothing changed.
+    pub fn set(
+        &mut self,
+        name: &str,
+        metric_type: MetricType,
+        value: f64,
+        labels: &[(&str, &str)],
+        now_ms: f64,
+    ) -> Result<SeriesHandle, MetricsError> {
+        validate_metric_name(name)?;
+        Self::check_set(metric_type, value)?;
+        self.prepare(name, metric_type, labels)?;
+        let existing = self.family_index.get(name).copied();
+        match existing {
+            Some(f) => {
+                if self.families.get(f as usize).map(|x| x.kind) != Some(metric_type) {
+                    self.check_clash(name, metric_type)?;
+                }
+            }
+            None => self.can_create_family(name, metric_type)?,
+        }
+        // Validation done: from here on nothing can fail.
+        self.tick(now_ms);
+        self.expire_inner(AUTO_EXPIRE_PER_RESOLVE);
+        let f = match existing {
+            Some(f) => {
+                self.retype_family(f, metric_type);
+                f
+            }
+            None => self.create_family(name, metric_type),
+        };
+        let h = self.get_or_create_series(f)?;
+        match metric_type {
+            MetricType::Histogram => self.observe(h, value, now_ms)?,
+            _ => self.set_value(h, value, now_ms)?,
+        }
+        Ok(h)
+    }
+
+    /// Drop every series of family `f` and give it type `kind` (no-op if it
+    /// already has that type). O(series of the family).
+    fn retype_family(&mut self, f: u32, kind: MetricType) {
+        let slots: Vec<u32> = match self.families.get(f as usize) {
+            Some(fam) if fam.kind != kind => fam.series.values().copied().collect(),
+            _ => return,
+        };
+        for slot in slots {
+            self.drop_series(slot);
+        }
+        if let Some(fam) = self.families.get_mut(f as usize) {
+            debug_assert!(fam.series.is_empty() && fam.labelled == 0);
+            fam.kind = kind;
+            fam.series = HashMap::new();
+            fam.labelled = 0;
+        }
+    }
+
+    /// The original's `increment(name, amount, labels)`: an unknown name
+    /// becomes a counter; an existing counter or gauge is incremented (a
+    /// counter rejects negative/non-finite amounts, a gauge NaN); a histogram
+    /// is a `TypeMismatch`. On error nothing changed.
+    pub fn increment(
+        &mut self,
+        name: &str,
+        amount: f64,
+        labels: &[(&str, &str)],
+        now_ms: f64,
+    ) -> Result<SeriesHandle, MetricsError> {
+        validate_metric_name(name)?;
+        let kind = self.family_type(name).unwrap_or(MetricType::Counter);
+        match kind {
+            MetricType::Counter | MetricType::Gauge => Self::check_increment(kind, amount)?,
+            MetricType::Histogram => {
+                return Err(MetricsError::TypeMismatch {
+                    name: clip(name),
+                    operation: "increment",
+                    actual: kind,
+                })
+            }
+        }
+        let h = self.resolve(name, MetricType::Counter, labels, now_ms)?;
+        self.add(h, amount, now_ms)?;
+        Ok(h)
+    }
+
+    /// Set (or clear, with `None`) the HELP text of an existing family. At
+    /// most [`MAX_HELP_LEN`] bytes; the exposition escapes `\` and newlines.
+    pub fn set_help(&mut self, name: &str, help: Option<&str>) -> Result<(), MetricsError> {
+        if let Some(text) = help {
+            if text.len() > MAX_HELP_LEN {
+                return Err(MetricsError::HelpTooLong {
+                    len: text.len(),
+                    max: MAX_HELP_LEN,
+                });
+            }
+        }
+        let Some(&f) = self.family_index.get(name) else {
+            return Err(MetricsError::UnknownMetric { name: clip(name) });
+        };
+        if let Some(fam) = self.families.get_mut(f as usize) {
+            fam.help = help.map(Into::into);
+        }
+        Ok(())
+    }
+
+    // ----- response-time window -------------------------------------------
+
+    /// The original's `recordResponseTime(ms)`: add `ms` to the window of the
+    /// last `window_size` samples (O(1)), set gauge `response_time_ms` to
+    /// `Math.round(mean)` (as [`set`](Self::set) with type gauge, so a
+    /// retyped family is turned back into a gauge, like the original), and
+    /// observe the unlabelled series of histogram `http_request_duration_ms`
+    /// (skipped if that family was retyped). NaN, infinite and negative
+    /// durations are rejected with no state change. A duration of `-0` is
+    /// stored as `0`.
+    pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
+        if !ms.is_finite() {
+            return Err(MetricsError::NonFiniteValue {
+                what: "response time",
+                value: ms,
+            });
+        }
+        if ms < 0.0 {
+            return Err(MetricsError::NegativeValue {
+                what: "response time",
+                value: ms,
+            });
+        }
+        self.window.push(ms);
+        let rounded = js_math_round(self.window.mean());
+        self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?;
+        if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
+            let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
+            self.observe(h, ms, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// The original's `getPercentile(p)`, exact nearest rank over the
+    /// window: 0 when empty, else `sorted[ceil(p / 100 * n) - 1]`, or 0 when
+    /// that index is outside the window (so `p = 0` gives 0). `p` must be in
+    /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
+    /// returned 0). Does not sort per call: pending window changes are
+    /// applied lazily (a sorted mirror of the window, re-sorted only after
+    /// more than 32 pushes between queries); after one new sample a query is a
+    /// binary search plus two memmoves.
+    pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(MetricsError::InvalidPercentile { p });
+        }
+        Ok(self.window.percentile(p))
+    }
+
+    /// Samples in the window.
+    pub fn window_len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Unrounded mean of the window (0 when empty), from the compensated
+    /// running sum.
+    pub fn window_mean(&self) -> f64 {
+        self.window.mean()
+    }
+
+    // ----- snapshots ------------------------------------------------------
+
+    /// Sum of the values (see [`get_value`](Self::get_value)) of the
+    /// family's series grouped by the value of `label`, sorted by that value
+    /// (byte order). Series without the label (including the unlabelled and
+    /// overflow series) are skipped. O(series of the family).
+    pub fn sum_by_label(&self, name: &str, label: &str) -> Vec<(String, f64)> {
+        let mut groups: BTreeMap<&str, f64> = BTreeMap::new();
+        if let Some(fam) = self.family(name) {
+            for &slot in fam.series.values() {
+                if let Some(s) = self.slab.at(slot) {
+                    if let Some(v) = key_label_value(&s.key, label) {
+                        *groups.entry(v).or_insert(0.0) += series_number(s);
+                    }
+                }
+            }
+        }
+        groups.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// Sum of the values of all series of the family (overflow included);
+    /// 0 for an unknown family. O(series of the family).
+    pub fn family_sum(&self, name: &str) -> f64 {
+        self.family(name).map_or(0.0, |fam| {
+            fam.series
+                .values()
+                .filter_map(|&slot| self.slab.at(slot))
+                .map(series_number)
+                .sum()
+        })
+    }
+
+    /// Value of the family's unlabelled series; 0 when there is none.
+    pub fn unlabelled_value(&self, name: &str) -> f64 {
+        self.family(name)
+            .and_then(|fam| fam.series.get(""))
+            .and_then(|&slot| self.slab.at(slot))
+            .map_or(0.0, series_number)
+    }
+
+    fn family(&self, name: &str) -> Option<&Family> {
+        let &i = self.family_index.get(name)?;
+        self.families.get(i as usize)
+    }
+
+    /// Families in registration order (built-ins first, in the original's
+    /// order).
+    pub fn families(&self) -> impl Iterator<Item = FamilyView<'_>> + '_ {
+        self.families.iter().map(move |family| FamilyView {
+            registry: self,
+            family,
+        })
+    }
+
+    /// View of one family by name.
+    pub fn family_view(&self, name: &str) -> Option<FamilyView<'_>> {
+        self.family(name).map(|family| FamilyView {
+            registry: self,
+            family,
+        })
+    }
+
+    fn view_of<'a>(&'a self, s: &'a Series) -> SeriesView<'a> {
+        let value = match &s.value {
+            Value::Scalar(v) => SampleValue::Scalar(*v),
+            Value::Histogram(h) => SampleValue::Histogram {
+                bounds: &self.buckets,
+                counts: &h.counts,
+                sum: h.sum,
+                count: h.count,
+            },
+        };
+        SeriesView {
+            key: &s.key,
+            value,
+            last_update_ms: s.last_update,
+        }
+    }
+
+    // ----- statistics -----------------------------------------------------
+
+    /// Number of families.
+    pub fn family_count(&self) -> usize {
+        self.families.len()
+    }
+
+    /// Number of live series (all families, unlabelled and overflow
+    /// included).
+    pub fn series_count(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// Label sets folded into overflow series since creation or `reset`.
+    pub fn overflow_events(&self) -> u64 {
+        self.overflow_events
+    }
+
+    /// Series dropped by stale expiry since creation or `reset`.
+    pub fn expired_series(&self) -> u64 {
+        self.expired_series
+    }
+
+    /// **Estimate** of the heap bytes held: capacities of the slab, family
+    /// vector, hash maps (entries plus one control byte each, ignoring
+    /// allocator overhead and load factor slack beyond capacity), strings
+    /// (names, HELP, series keys, counted once in the slab and once as the
+    /// map key) and the window buffers. Tracked incrementally for series;
+    /// O(families) for the rest.
+    pub fn approx_heap_bytes(&self) -> usize {
+        let map_entry = std::mem::size_of::<(Box<str>, u32)>() + 1;
+        let families: usize = self
+            .families
+            .iter()
+            .map(|f| {
+                f.name.len() * 2 // vector + index map key
+                    + f.help.as_ref().map_or(0, |h| h.len())
+                    + f.series.capacity() * map_entry
+            })
+            .sum();
+        self.slab.heap_bytes()
+            + self.families.capacity() * std::mem::size_of::<Family>()
+            + self.family_index.capacity() * map_entry
+            + families
+            + self.series_heap
+            + self.buckets.len() * std::mem::size_of::<f64>()
+            + self.window.heap_bytes()
+            + self.scratch.capacity()
+    }
+
+    /// Walk every structure and check the invariants (slab free list,
+    /// recency list order and links, family maps against the slab, caps).
+    /// O(series); meant for tests and debugging.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.slab.check()?;
+        let mut total = 0usize;
+        for (i, fam) in self.families.iter().enumerate() {
+            if self.family_index.get(&fam.name) != Some(&(i as u32)) {
+                return Err(format!("family {} missing from the index", fam.name));
+            }
+            let mut labelled = 0usize;
+            for (key, &slot) in &fam.series {
+                let s = self
+                    .slab
+                    .at(slot)
+                    .ok_or_else(|| format!("{}: map points at a vacant slot", fam.name))?;
+                if s.family != i as u32 || s.key != *key {
+                    return Err(format!("{}: slot {slot} belongs elsewhere", fam.name));
+                }
+                let kind_ok = matches!(
+                    (&s.value, fam.kind),
+                    (Value::Scalar(_), MetricType::Counter | MetricType::Gauge)
+                        | (Value::Histogram(_), MetricType::Histogram)
+                );
+                if !kind_ok {
+                    return Err(format!("{}: value does not match type", fam.name));
+                }
+                if !key.is_empty() && &**key != OVERFLOW_KEY {
+                    labelled += 1;
+                }
+            }
+            if labelled != fam.labelled || labelled > self.opts.max_series_per_metric {
+                return Err(format!(
+                    "{}: labelled count {} vs {labelled}",
+                    fam.name, fam.labelled
+                ));
+            }
+            total += fam.series.len();
+        }
+        if total != self.slab.len() || self.family_index.len() != self.families.len() {
+            return Err(format!(
+                "{total} series in families, {} in the slab",
+                self.slab.len()
+            ));
+        }
+        if self.families.len() > self.opts.max_metrics {
+            return Err("too many families".into());
+        }
+        Ok(())
+    }
+}
+
+fn check_counter(what: &'static str, v: f64) -> Result<(), MetricsError> {
+    if !v.is_finite() {
+        Err(MetricsError::NonFiniteValue { what, value: v })
+    } else if v < 0.0 {
+        Err(MetricsError::NegativeValue { what, value: v })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_observation(v: f64) -> Result<(), MetricsError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(MetricsError::NonFiniteValue {
+            what: "observation",
+            value: v,
+        })
+    }
+}
+
+/// The number a series contributes to sums: its value, or its observation
+/// count for a histogram.
+fn series_number(s: &Series) -> f64 {
+    match &s.value {
+        Value::Scalar(v) => *v,
+        Value::Histogram(h) => h.count as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests;

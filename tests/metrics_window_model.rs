@@ -1,0 +1,216 @@
+//! Model-based test of the response-time window: ring + running mean + exact
+//! nearest-rank percentile against a naive model (a `Vec` of the last n
+//! samples, summed and fully sorted on every query).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::float_cmp
+)]
+
+use bounded_services::metrics::{js_math_round, MetricsError, MetricsOptions, Registry};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Push(f64),
+    Query(f64),
+    /// Invalid duration: must be rejected with no state change.
+    BadPush(f64),
+}
+
+/// The original's algorithm, literally: sort a copy, `ceil(p/100*n) - 1`.
+fn naive_percentile(window: &[f64], p: f64) -> f64 {
+    if window.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = window.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let idx = (p / 100.0 * sorted.len() as f64).ceil() - 1.0;
+    if idx < 0.0 || idx >= sorted.len() as f64 {
+        0.0
+    } else {
+        sorted[idx as usize]
+    }
+}
+
+fn percentile_strategy() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        Just(100.0),
+        Just(50.0),
+        Just(95.0),
+        Just(99.0),
+        (0u32..=100).prop_map(f64::from),
+        0.0f64..=100.0,
+        // tiny positive p: rank 0 through rounding
+        Just(1e-300),
+    ]
+}
+
+fn ops(sample: BoxedStrategy<f64>) -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(
+        prop_oneof![
+            6 => sample.prop_map(Op::Push),
+            3 => percentile_strategy().prop_map(Op::Query),
+            1 => prop_oneof![
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                Just(f64::NEG_INFINITY),
+                Just(-1.0),
+                Just(-1e-300)
+            ]
+            .prop_map(Op::BadPush),
+        ],
+        0..400,
+    )
+}
+
+fn run(window_size: usize, ops: &[Op], exact_mean: bool) -> Result<(), TestCaseError> {
+    let mut reg = Registry::new(MetricsOptions {
+        window_size,
+        ..MetricsOptions::default()
+    })
+    .unwrap();
+    let mut model: Vec<f64> = Vec::new();
+    let mut pushes = 0u64;
+    for (step, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Push(x) => {
+                reg.record_response_time(x, step as f64).unwrap();
+                model.push(x);
+                if model.len() > window_size {
+                    model.remove(0);
+                }
+                pushes += 1;
+            }
+            Op::BadPush(x) => {
+                let e = reg.record_response_time(x, step as f64).unwrap_err();
+                let rejected = matches!(
+                    e,
+                    MetricsError::NonFiniteValue { .. } | MetricsError::NegativeValue { .. }
+                );
+                prop_assert!(rejected, "unexpected error {}", e);
+            }
+            Op::Query(p) => {
+                let got = reg.percentile(p).unwrap();
+                let want = naive_percentile(&model, p);
+                // `==`: the window stores -0.0 as 0.0 (documented).
+                prop_assert_eq!(got, want, "p{} of {:?}", p, model);
+            }
+        }
+        prop_assert_eq!(reg.window_len(), model.len());
+        let model_mean = if model.is_empty() {
+            0.0
+        } else {
+            model.iter().sum::<f64>() / model.len() as f64
+        };
+        let mean = reg.window_mean();
+        if exact_mean {
+            prop_assert_eq!(mean, model_mean, "mean of {:?}", model);
+            // The gauge is Math.round(mean) (0 before any sample).
+            let gauge = reg.unlabelled_value("response_time_ms");
+            prop_assert_eq!(gauge, js_math_round(model_mean));
+        } else {
+            let tol = 1e-9 * model_mean.abs().max(1.0);
+            prop_assert!(
+                (mean - model_mean).abs() <= tol,
+                "mean {} vs model {} after {} pushes",
+                mean,
+                model_mean,
+                pushes
+            );
+        }
+        prop_assert_eq!(
+            reg.family_sum("http_request_duration_ms"),
+            pushes as f64,
+            "histogram count"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Integer-ms samples: the running mean is exact, so mean and gauge must
+    /// equal the model bit for bit; percentiles always are exact.
+    #[test]
+    fn window_matches_naive_model_integer_samples(
+        window_size in 1usize..40,
+        ops in ops((0u32..2000).prop_map(f64::from).boxed()),
+    ) {
+        run(window_size, &ops, true)?;
+    }
+
+    /// Fractional samples over a wide range: mean within 1e-9 relative.
+    #[test]
+    fn window_matches_naive_model_fractional_samples(
+        window_size in 1usize..40,
+        ops in ops(prop_oneof![0.0f64..1.0, 0.0f64..1e6, Just(0.1), Just(-0.0)].boxed()),
+    ) {
+        run(window_size, &ops, false)?;
+    }
+}
+
+/// Duplicate-heavy samples at the default window size, crossing the
+/// re-sort threshold and the ring wrap many times.
+#[test]
+fn long_run_default_window_matches_model() {
+    let mut reg = Registry::new(MetricsOptions::default()).unwrap();
+    let mut model: Vec<f64> = Vec::new();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..20_000u32 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let x = (state % 50) as f64 * 0.25;
+        reg.record_response_time(x, 0.0).unwrap();
+        model.push(x);
+        if model.len() > 1000 {
+            model.remove(0);
+        }
+        // Query at irregular intervals: 1 pending, a few, and > threshold.
+        if i % 7 == 0 || i % 101 == 0 || i % 1000 < 3 {
+            for p in [0.0, 50.0, 95.0, 99.0, 100.0, 33.3] {
+                assert_eq!(reg.percentile(p).unwrap(), naive_percentile(&model, p));
+            }
+        }
+    }
+    // Quarter-ms samples are exact in binary: the mean must be too.
+    let mean = model.iter().sum::<f64>() / model.len() as f64;
+    assert_eq!(reg.window_mean(), mean);
+}
+
+/// Long-term drift of the running sum with awkward fractions stays
+/// negligible (the sum is re-summed once per ring wrap).
+#[test]
+fn running_mean_does_not_drift() {
+    let mut reg = Registry::new(MetricsOptions {
+        window_size: 100,
+        ..MetricsOptions::default()
+    })
+    .unwrap();
+    let mut model: Vec<f64> = Vec::new();
+    for i in 0..200_000u32 {
+        let x = if i % 3 == 0 {
+            1e6 + 0.1
+        } else {
+            0.001 * f64::from(i % 17)
+        };
+        reg.record_response_time(x, 0.0).unwrap();
+        model.push(x);
+        if model.len() > 100 {
+            model.remove(0);
+        }
+    }
+    let exact = model.iter().sum::<f64>() / model.len() as f64;
+    let got = reg.window_mean();
+    assert!((got - exact).abs() <= 1e-12 * exact, "{got} vs {exact}");
+}
