@@ -629,9 +629,12 @@ export function get<T>(key: string): T | null {
   return cache().get<T>(key);
 }
 
-/** See {@link BoundedCache.set}. `ttl` in seconds, default 300. */
+/**
+ * See {@link BoundedCache.set}. `ttl` in seconds; default: the `ttl` given to
+ * {@link configure}, else 300.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function set(key: string, data: any, ttl: number = DEFAULT_TTL, options?: SetOptions): void {
+export function set(key: string, data: any, ttl?: number, options?: SetOptions): void {
   cache().set(key, data, ttl, options);
 }
 
