@@ -1,6 +1,7 @@
-//! Rough cost checks of the hot paths. They print ns/op and assert generous
-//! bounds only in optimised builds (`cargo test --release --test
-//! metrics_perf -- --nocapture`); in debug builds they only check results.
+//! Hot paths exercised at size: they check results and print ns/op
+//! (`cargo test --release --test metrics_perf -- --nocapture` for figures
+//! that mean something). No timing is asserted: speed targets live in the
+//! benchmarks (`npm run bench`), never in tests that could flake.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
@@ -43,10 +44,6 @@ fn p99_after_one_new_sample_at_n_1000() {
     let total = ns_per(iters, t_all);
     let query = query_ns as f64 / f64::from(iters);
     println!("record_response_time + p99 at n=1000: {total:.0} ns/op (p99 query alone {query:.0} ns incl. timer)");
-    if optimised() {
-        assert!(query < 1_000.0, "p99 query after one sample: {query:.0} ns");
-        assert!(total < 5_000.0, "push + p99: {total:.0} ns");
-    }
 }
 
 #[test]
@@ -91,9 +88,6 @@ fn resolve_and_add_existing_labelled_series() {
             .series_count(),
         1002
     );
-    if optimised() {
-        assert!(ns < 2_000.0 && ns_over < 3_000.0);
-    }
 }
 
 #[test]

@@ -342,6 +342,11 @@ pub struct Registry {
     series_heap: usize,
     /// Reused buffer for canonical keys (no allocation on lookups).
     scratch: String,
+    /// Cached handles of the response-time gauge and histogram series, so
+    /// `record_response_time` does no name lookup. Checked by generation on
+    /// use; cleared by `reset`.
+    rt_gauge: Option<SeriesHandle>,
+    rt_hist: Option<SeriesHandle>,
 }
 
 impl Registry {
@@ -360,6 +365,8 @@ impl Registry {
             expired_series: 0,
             series_heap: 0,
             scratch: String::new(),
+            rt_gauge: None,
+            rt_hist: None,
             opts,
         };
         reg.register_builtins();
@@ -402,6 +409,8 @@ impl Registry {
         self.overflow_events = 0;
         self.expired_series = 0;
         self.series_heap = 0;
+        self.rt_gauge = None;
+        self.rt_hist = None;
         self.register_builtins();
     }
 
@@ -963,10 +972,26 @@ impl Registry {
         }
         self.window.push(ms);
         let rounded = js_math_round(self.window.mean());
-        self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?;
+        // Fast path: the cached handles (a retype or reset invalidates them,
+        // and the slow path then does exactly what it did before caching).
+        let cached = self
+            .rt_gauge
+            .filter(|&h| self.set_value(h, rounded, now_ms).is_ok());
+        if cached.is_none() {
+            self.rt_gauge =
+                Some(self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?);
+        }
+        if self
+            .rt_hist
+            .is_some_and(|h| self.observe(h, ms, now_ms).is_ok())
+        {
+            return Ok(());
+        }
+        self.rt_hist = None;
         if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
             let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
             self.observe(h, ms, now_ms)?;
+            self.rt_hist = Some(h);
         }
         Ok(())
     }
