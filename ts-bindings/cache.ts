@@ -130,47 +130,58 @@ function describe(v: unknown): string {
  * strings count 2 bytes per UTF-16 code unit, numbers 8, typed arrays and
  * `ArrayBuffer`s their byte length, arrays and plain objects the sum of
  * their members plus 16 bytes each. Walks at most 10,000 members (cycles are
- * followed once), so its cost is bounded. An estimate of what the value
- * holds, not of V8's exact heap use.
+ * followed once), so its cost is bounded, and without recursion, so a deeply
+ * nested value (a long linked list) cannot overflow the call stack. An
+ * estimate of what the value holds, not of V8's exact heap use.
  */
 export function approximateSize(value: unknown, key = ''): number {
   let budget = 10_000;
+  let total = 2 * key.length;
   const seen = new Set<object>();
-  const walk = (v: unknown): number => {
-    if (budget-- <= 0) return 0;
+  // Values still to visit: at most `budget` of them wait here.
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && budget > 0) {
+    budget--;
+    const v = pending.pop();
     switch (typeof v) {
       case 'string':
-        return 16 + 2 * v.length;
+        total += 16 + 2 * v.length;
+        break;
       case 'number':
       case 'bigint':
-        return 8;
+        total += 8;
+        break;
       case 'boolean':
-        return 4;
+        total += 4;
+        break;
       case 'object': {
-        if (v === null) return 0;
-        if (seen.has(v)) return 0;
+        if (v === null || seen.has(v)) break;
         seen.add(v);
-        if (ArrayBuffer.isView(v)) return 16 + v.byteLength;
-        if (v instanceof ArrayBuffer) return 16 + v.byteLength;
-        let total = 16;
+        if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+          total += 16 + v.byteLength;
+          break;
+        }
+        total += 16;
         if (Array.isArray(v)) {
           for (const item of v) {
-            total += 8 + walk(item);
-            if (budget <= 0) break;
+            if (pending.length >= budget) break;
+            total += 8;
+            pending.push(item);
           }
-          return total;
+        } else {
+          for (const k in v) {
+            if (pending.length >= budget) break;
+            total += 16 + 2 * k.length;
+            pending.push((v as Record<string, unknown>)[k]);
+          }
         }
-        for (const k in v) {
-          total += 16 + 2 * k.length + walk((v as Record<string, unknown>)[k]);
-          if (budget <= 0) break;
-        }
-        return total;
+        break;
       }
       default:
-        return 16;
+        total += 16;
     }
-  };
-  return 2 * key.length + walk(value);
+  }
+  return total;
 }
 
 /** The original's sentinel for "not stored" in internal lookups. */
