@@ -1,0 +1,125 @@
+// A small Hono app shaped like MoodMash, on bounded-services.
+//
+// In MoodMash these two imports read `./services/cache` and
+// `./services/metrics`; swapping them for the package is the whole change.
+import { Hono } from 'hono';
+import {
+  CacheInvalidation,
+  CacheKeys,
+  CacheTTL,
+  configure,
+  getOrLoad,
+  getStats,
+} from 'bounded-services/cache';
+import {
+  getMemoryStats,
+  metricsCollector,
+  metricsMiddleware,
+  PROMETHEUS_CONTENT_TYPE,
+} from 'bounded-services/metrics';
+import { trapStats } from 'bounded-services';
+
+/** The cache's entry bound: small, so the bound shows under load. */
+const CACHE_MAX_ENTRIES = 500;
+configure({ maxEntries: CACHE_MAX_ENTRIES });
+
+/** How long the simulated database takes, in ms. */
+const DB_LATENCY_MS = 5;
+
+// Counters of this isolate (bounded: numbers only).
+let dbReads = 0;
+let dbWrites = 0;
+
+function sleep(ms: number): Promise<void> {
+  // `scheduler.wait` in Workers; setTimeout elsewhere.
+  const s = (globalThis as { scheduler?: { wait?: (ms: number) => Promise<void> } }).scheduler;
+  if (s?.wait) return s.wait(ms);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface Mood {
+  id: number;
+  mood: string;
+  intensity: number;
+}
+
+const MOODS = ['happy', 'calm', 'tired', 'anxious', 'excited', 'sad'];
+
+/** The "database": a slow read that derives a user's moods from the id. */
+async function loadMoods(userId: string): Promise<{ userId: string; moods: Mood[]; loadedAt: number }> {
+  dbReads++;
+  metricsCollector.increment('database_queries_total', 1, { op: 'select' });
+  await sleep(DB_LATENCY_MS);
+  let h = 0;
+  for (const ch of userId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const moods: Mood[] = [];
+  for (let i = 0; i < 3; i++) {
+    moods.push({ id: i + 1, mood: MOODS[(h + i) % MOODS.length], intensity: ((h >>> i) % 10) + 1 });
+  }
+  return { userId, moods, loadedAt: Date.now() };
+}
+
+const app = new Hono();
+
+// Every route is measured; the path label is the route pattern.
+app.use('*', metricsMiddleware());
+
+app.get('/', (c) =>
+  c.json({
+    name: 'bounded-services example',
+    routes: [
+      'GET /api/moods/:userId',
+      'POST /api/moods/:userId',
+      'GET /api/boom',
+      'GET /api/cache/stats',
+      'GET /api/health/memory',
+      'GET /metrics',
+      'GET /api/monitoring/metrics',
+    ],
+  }),
+);
+
+app.get('/api/moods/:userId', async (c) => {
+  const userId = c.req.param('userId');
+  const before = dbReads;
+  const data = await getOrLoad(CacheKeys.userMoods(userId), () => loadMoods(userId), CacheTTL.MEDIUM);
+  c.header('X-Cache', dbReads === before ? 'HIT' : 'MISS');
+  return c.json(data);
+});
+
+app.post('/api/moods/:userId', async (c) => {
+  const userId = c.req.param('userId');
+  const body = await c.req.json<{ mood?: string }>().catch(() => ({}) as { mood?: string });
+  dbWrites++;
+  metricsCollector.increment('database_queries_total', 1, { op: 'insert' });
+  await sleep(DB_LATENCY_MS);
+  CacheInvalidation.onMoodChange(userId);
+  return c.json({ ok: true, userId, mood: body.mood ?? 'calm' }, 201);
+});
+
+// A route that fails, so the error counters have something to count.
+app.get('/api/boom', () => {
+  throw new TypeError('simulated failure');
+});
+
+app.get('/api/cache/stats', (c) => c.json({ ...getStats(), db_reads: dbReads, db_writes: dbWrites }));
+
+app.get('/api/health/memory', (c) => c.json({ ...getMemoryStats(), trap_stats: trapStats() }));
+
+function prometheus(): Response {
+  const s = getStats();
+  metricsCollector.set('cache_entries', 'gauge', s.total_entries);
+  metricsCollector.set('cache_max_entries', 'gauge', s.max_entries);
+  metricsCollector.set('cache_hit_rate_percent', 'gauge', s.hit_rate);
+  metricsCollector.set('cache_evictions', 'gauge', s.evictions);
+  return new Response(metricsCollector.toPrometheusFormat(), {
+    headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' },
+  });
+}
+
+app.get('/metrics', () => prometheus());
+app.get('/api/monitoring/metrics', () => prometheus());
+
+app.onError((err, c) => c.json({ error: err.name }, 500));
+
+export default app;
