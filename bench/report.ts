@@ -1,0 +1,319 @@
+// Report stage: reads bench/results/parts.tmp/*.json and writes
+// bench/results/latest.json and BENCHMARKS.md.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, readPart, fmtNs, fmtBytes, SUBJECT, type Row } from './lib.js';
+import type { WorstRow } from './worst-case.js';
+
+interface NodePart {
+  machine: Record<string, string | number>;
+  started: string;
+  seconds: number;
+  worst: WorstRow[];
+  cache: Row[];
+  metrics: Row[];
+  metrics_skipped?: string;
+}
+interface MemRow {
+  scenario: string;
+  kind?: string;
+  impl?: string;
+  note?: string;
+  ops?: number;
+  stopped_early?: boolean;
+  soak_ms?: number;
+  heap_delta?: number;
+  heap_after?: number;
+  wasm_before?: number;
+  wasm_after?: number;
+  skipped?: string;
+  failed?: string;
+}
+interface Footprint {
+  wasm_bytes: number;
+  wasm_gzip_bytes: number;
+  wasm_brotli_bytes: number;
+  instantiate_cold: { runs: number; total_ns_p50: number; total_ns_min: number; total_ns_max: number; compile_ns_p50: number; instantiate_ns_p50: number };
+  instantiate_warm: { p50_ns: number; p99_ns: number };
+  package?: { tarball_bytes: number; unpacked_bytes: number; files: number; largest: { path: string; size: number }[] };
+}
+interface WorkerdPart {
+  workerd: string;
+  wrangler: string;
+  clock_step_ms: number;
+  metrics: boolean;
+  requests: number;
+  rows: { op: string; impl: string; iters: number; reps: number; p50: number; min: number; max: number; outside_p50: number }[];
+}
+
+const node = readPart<NodePart>('node');
+const memory = readPart<{ rows: MemRow[]; ops: number }>('memory');
+const footprint = readPart<Footprint>('footprint');
+const workerd = readPart<WorkerdPart>('workerd');
+const command = process.env.BENCH_COMMAND ?? 'npm run bench';
+const pkgVersion = (name: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+};
+
+const rows: Row[] = [...(node?.cache ?? []), ...(node?.metrics ?? [])];
+const byOp = new Map<string, Row[]>();
+for (const r of rows) {
+  const list = byOp.get(r.op) ?? [];
+  list.push(r);
+  byOp.set(r.op, list);
+}
+const find = (op: string, impl: string): Row | undefined => byOp.get(op)?.find((r) => r.impl === impl);
+const p50 = (op: string, impl: string): number => find(op, impl)?.p50 ?? NaN;
+
+/** Ratios of every baseline to bounded-services, same op, same process. */
+function ratios(op: string): Record<string, number> {
+  const ours = p50(op, SUBJECT);
+  const out: Record<string, number> = {};
+  for (const r of byOp.get(op) ?? []) if (r.impl !== SUBJECT) out[r.impl] = r.p50 / ours;
+  return out;
+}
+
+function fmtRatio(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  if (x >= 100) return `${Math.round(x).toLocaleString('en-US')}×`;
+  if (x >= 10) return `${x.toFixed(0)}×`;
+  return `${x.toFixed(2)}×`;
+}
+
+// ---------------------------------------------------------------------------
+// Targets
+// ---------------------------------------------------------------------------
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+const targets: Target[] = [];
+const t = (target: string, measured: string, met: boolean | null): void => void targets.push({ target, measured, met });
+
+{
+  const ours = p50('cache.get.hit.1000', SUBJECT);
+  const lru = p50('cache.get.hit.1000', 'lru-cache');
+  const fixed = p50('cache.get.hit.1000', 'fixed original');
+  t('get hit (1000 entries) no slower than lru-cache', `${fmtNs(ours)} vs ${fmtNs(lru)} (${fmtRatio(lru / ours)} lru/ours)`, ours <= lru);
+  t('get hit (1000 entries) ≥ 100× faster than the fixed original', `${fmtRatio(fixed / ours)} (${fmtNs(fixed)} vs ${fmtNs(ours)})`, fixed / ours >= 100);
+  const s = p50('cache.set.evict.1000', SUBJECT);
+  const sl = p50('cache.set.evict.1000', 'lru-cache');
+  t('set of new keys at capacity (1000) no slower than lru-cache', `${fmtNs(s)} vs ${fmtNs(sl)} (${fmtRatio(sl / s)})`, s <= sl);
+  if (node?.metrics_skipped) {
+    t('recordResponseTime no slower than hdr-histogram-js (JS)', node.metrics_skipped, null);
+    t('exact getPercentile(99) under 1 µs', node.metrics_skipped, null);
+  } else {
+    const r = p50('metrics.recordResponseTime', SUBJECT);
+    const h = p50('metrics.recordResponseTime', 'hdr-histogram-js');
+    t('recordResponseTime no slower than hdr-histogram-js (JS)', `${fmtNs(r)} vs ${fmtNs(h)} (${fmtRatio(h / r)})`, r <= h);
+    const p = p50('metrics.getPercentile99', SUBJECT);
+    const pr = p50('metrics.record+getPercentile99', SUBJECT);
+    t('exact getPercentile(99) under 1 µs', `${fmtNs(p)} (window unchanged); ${fmtNs(pr)} recordResponseTime + getPercentile(99)`, p < 1000 && pr < 1000);
+  }
+  const w = node?.worst.find((x) => x.impl === SUBJECT);
+  t(
+    'worst single call under 50 µs while 100k entries expire at once',
+    w ? `max ${fmtNs(w.max_ns)}, p99.9 ${fmtNs(w.p999_ns)}, p99 ${fmtNs(w.p99_ns)}; ${w.over_50us} of ${w.count} calls over 50 µs` : 'not run',
+    w ? w.max_ns < 50_000 : null,
+  );
+  const mem = (impl: string, kind = 'cache'): MemRow | undefined => memory?.rows.find((r) => r.kind === kind && r.impl === impl);
+  const mb = mem(SUBJECT);
+  const ml = mem('lru-cache');
+  if (mb?.heap_delta !== undefined && ml?.heap_delta !== undefined) {
+    const wasmGrowth = (mb.wasm_after ?? 0) - (mb.wasm_before ?? 0);
+    const ours = mb.heap_delta + wasmGrowth;
+    t(
+      'memory after 1M sets (1000 entries): ≤ lru-cache + 1 MB of Wasm memory',
+      `heap +${fmtBytes(mb.heap_delta)} + Wasm growth ${fmtBytes(wasmGrowth)} (linear memory ${fmtBytes(mb.wasm_after ?? 0)} in all) vs lru-cache heap +${fmtBytes(ml.heap_delta)}`,
+      mb.heap_delta <= ml.heap_delta + 64 * 1024 && wasmGrowth <= 1024 * 1024 && ours <= ml.heap_delta + 1024 * 1024,
+    );
+  }
+  if (footprint) {
+    t('.wasm under 40 KB gzip', `${fmtBytes(footprint.wasm_gzip_bytes)} gzip (${fmtBytes(footprint.wasm_bytes)} raw)`, footprint.wasm_gzip_bytes < 40 * 1024);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------
+const opsJson: Record<string, unknown> = {};
+for (const [op, list] of byOp) {
+  opsJson[op] = {
+    unit: 'ns/op',
+    results: list,
+    ratio_baseline_over_subject: find(op, SUBJECT) ? ratios(op) : undefined,
+  };
+}
+const latest = {
+  generated: new Date().toISOString(),
+  command,
+  machine: node?.machine,
+  versions: {
+    node: process.version,
+    workerd: workerd?.workerd,
+    wrangler: workerd?.wrangler,
+    mitata: pkgVersion('mitata'),
+    'lru-cache': pkgVersion('lru-cache'),
+    '@isaacs/ttlcache': pkgVersion('@isaacs/ttlcache'),
+    'prom-client': pkgVersion('prom-client'),
+    'hdr-histogram-js': pkgVersion('hdr-histogram-js'),
+  },
+  targets,
+  operations: opsJson,
+  metrics_skipped: node?.metrics_skipped,
+  worst_case: node?.worst,
+  memory,
+  footprint,
+  workerd,
+};
+writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
+
+// ---------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------
+const md: string[] = [];
+const p = (s = ''): void => void md.push(s);
+const OP_TITLES: Record<string, string> = {
+  'cache.get.hit.1000': 'get, hit, 1,000 entries',
+  'cache.get.miss.1000': 'get, miss, 1,000 entries',
+  'cache.set.evict.1000': 'set of a new key at capacity (evicts), 1,000 entries',
+  'cache.get.hit.100000': 'get, hit, 100,000 entries',
+  'cache.get.miss.100000': 'get, miss, 100,000 entries',
+  'cache.set.evict.100000': 'set of a new key at capacity (evicts), 100,000 entries',
+  'cache.getOrLoad.hit.1000': 'getOrLoad, hit (awaited), 1,000 entries',
+  'cache.delPattern.10k': 'delPattern over 10,000 keys',
+  'metrics.recordResponseTime': 'recordResponseTime, full window (1,000)',
+  'metrics.getPercentile99': 'getPercentile(99), full window',
+  'metrics.record+getPercentile99': 'recordResponseTime then getPercentile(99)',
+  'metrics.increment.labelled': 'labelled increment',
+  'metrics.toPrometheusFormat.1k': 'toPrometheusFormat() with 1,000 series',
+  'metrics.getSnapshot': 'getSnapshot(), full window',
+};
+const yes = (m: boolean | null): string => (m === null ? '–' : m ? '**met**' : '**missed**');
+const m = node?.machine ?? {};
+
+p('# Benchmarks');
+p();
+p(`Generated by \`${command}\` (\`scripts/bench.sh\`) on ${latest.generated.slice(0, 10)}; machine-readable: \`bench/results/latest.json\`.`);
+p('Benchmarks report; they do not fail the build. Re-run to get figures for your machine.');
+p();
+p(`- Machine: ${m.cpu ?? '?'} (${m.cpu_mhz ?? '?'} MHz), ${m.cores ?? '?'} cores, ${m.memory_gb ?? '?'} GB, clocksource \`${m.clocksource ?? '?'}\`, ${m.platform ?? ''}; 1-minute load average at start: ${m.loadavg_1m_at_start ?? '?'} (other processes on the machine add noise)`);
+p(`- Node ${m.node ?? process.version} (V8 ${m.v8 ?? '?'}); workerd ${workerd?.workerd ?? 'not run'} via wrangler ${workerd?.wrangler ?? '–'}`);
+p(`- mitata ${latest.versions.mitata}, lru-cache ${latest.versions['lru-cache']}, @isaacs/ttlcache ${latest.versions['@isaacs/ttlcache']}, prom-client ${latest.versions['prom-client']}, hdr-histogram-js ${latest.versions['hdr-histogram-js']} (pure-JS build: \`build({ useWebAssembly: false })\`)`);
+p('- Method: every operation of one table is measured in one Node process (`node --expose-gc`), one implementation after another, with mitata `measure()` (warm-up, batches of 4,096 calls, ≥ 12 samples and ≥ 300 ms CPU each, GC before each). Figures are ns per call: median (p50) of the batch samples, with p75, p99 and min–max of those samples. **Ratio = baseline p50 ÷ bounded-services p50**: above 1, bounded-services is that many times faster; below 1, slower.');
+p('- bounded-services is imported by its name (`bounded-services/cache`, `bounded-services/metrics`), i.e. the built `dist/` and `pkg/` users get, with its default clock (`Date.now`) unless the row says otherwise.');
+p();
+
+p('## Targets');
+p();
+p('| target | measured | |');
+p('| --- | --- | --- |');
+for (const x of targets) p(`| ${x.target} | ${x.measured} | ${yes(x.met)} |`);
+p();
+
+const ANALYSIS = join(ROOT, 'bench', 'results', 'analysis.md');
+if (existsSync(ANALYSIS)) {
+  p(readFileSync(ANALYSIS, 'utf8').trim());
+  p();
+}
+
+function opTable(op: string): void {
+  const list = byOp.get(op);
+  if (!list) return;
+  const ours = find(op, SUBJECT)?.p50;
+  p(`### ${OP_TITLES[op] ?? op}`);
+  p();
+  p('| implementation | p50 | p75 | p99 | min – max | ratio | note |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of list) {
+    const ratio = r.impl === SUBJECT || ours === undefined ? '1' : fmtRatio(r.p50 / ours);
+    p(`| ${r.impl === SUBJECT ? `**${r.impl}**` : r.impl} | ${fmtNs(r.p50)} | ${fmtNs(r.p75 ?? NaN)} | ${fmtNs(r.p99 ?? NaN)} | ${fmtNs(r.min ?? NaN)} – ${fmtNs(r.max ?? NaN)} | ${ratio} | ${r.note ?? ''} |`);
+  }
+  p();
+}
+
+p('## Cache operations (Node)');
+p();
+for (const op of byOp.keys()) if (op.startsWith('cache.')) opTable(op);
+
+p('## Metrics operations (Node)');
+p();
+if (node?.metrics_skipped) {
+  p(node.metrics_skipped);
+  p();
+} else {
+  p('The original and the fixed collector hold 1,000 series only as 1,000 metric *names* (they merge all labels of a name into one object); bounded-services and prom-client hold them as 1,000 label sets of one counter.');
+  p();
+  for (const op of byOp.keys()) if (op.startsWith('metrics.')) opTable(op);
+}
+
+p('## Worst single call while 100,000 entries expire at once (Node)');
+p();
+p('Each cache holds 100,000 entries (ttl 60 s) on an injected clock; the clock jumps 301 s (past every expiry and past the fixed original\'s 5-minute full-clean interval); then rounds of `get(expired key)`, `set(new key)`, `get(new key)` run, every call timed alone with `process.hrtime.bigint()` (the first row is the timer\'s own floor). GC pauses seen by a `PerformanceObserver` during the calls are listed.');
+p();
+p('| implementation | calls | max | p99.9 | p99 | p50 | calls > 50 µs | GC pauses (longest) | total | note |');
+p('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+for (const w of node?.worst ?? []) {
+  p(`| ${w.impl === SUBJECT ? `**${w.impl}**` : w.impl} | ${w.calls} | ${fmtNs(w.max_ns)} | ${fmtNs(w.p999_ns)} | ${fmtNs(w.p99_ns)} | ${fmtNs(w.p50_ns)} | ${w.over_50us ?? '–'} | ${w.gc_pauses !== undefined ? `${w.gc_pauses} (${fmtNs(w.gc_max_ns ?? 0)})` : '–'} | ${w.total_ms ? `${w.total_ms.toFixed(1)} ms` : '–'} | ${w.note ?? ''} |`);
+}
+p();
+
+p('## Memory after the soaks');
+p();
+p(`Each scenario runs in its own \`node --expose-gc\` process: heap used after forced GCs, before and after ${(memory?.ops ?? 1e6).toLocaleString('en-US')} operations, with the structure still alive. Cache: \`set\` of distinct keys, each value an object holding its own flat 2,000-character string (~2 KB). Metrics: \`increment('http_requests_total', 1, { method: 'GET', path: '/api/moods/<i>' })\` with a distinct path each time. Wasm: the package's linear memory (\`engineWasmMemoryBytes()\`), before → after. An unbounded soak stops once its heap passes 3 GB.`);
+p();
+p('| scenario | implementation | ops | heap growth | Wasm memory | soak time | note |');
+p('| --- | --- | ---: | ---: | ---: | ---: | --- |');
+for (const r of memory?.rows ?? []) {
+  if (r.skipped || r.failed) {
+    p(`| ${r.kind ?? r.scenario.split(':')[0]} | ${r.impl ?? r.scenario} | – | – | – | – | ${r.skipped ?? `failed: ${r.failed}`} |`);
+    continue;
+  }
+  const wasm = r.wasm_after !== undefined ? `${fmtBytes(r.wasm_before ?? 0)} → ${fmtBytes(r.wasm_after)}` : '–';
+  p(`| ${r.kind} | ${r.impl === SUBJECT ? `**${r.impl}**` : r.impl} | ${(r.ops ?? 0).toLocaleString('en-US')}${r.stopped_early ? ' (stopped)' : ''} | ${fmtBytes(r.heap_delta ?? NaN)} | ${wasm} | ${((r.soak_ms ?? 0) / 1000).toFixed(1)} s | ${r.note ?? ''} |`);
+}
+p();
+
+p('## Footprint');
+p();
+if (footprint) {
+  const f = footprint;
+  p('| figure | value |');
+  p('| --- | ---: |');
+  p(`| \`pkg/bounded_services_bg.wasm\` raw | ${f.wasm_bytes.toLocaleString('en-US')} B (${fmtBytes(f.wasm_bytes)}) |`);
+  p(`| gzip -9 | ${f.wasm_gzip_bytes.toLocaleString('en-US')} B (${fmtBytes(f.wasm_gzip_bytes)}) |`);
+  p(`| brotli q11 | ${f.wasm_brotli_bytes.toLocaleString('en-US')} B (${fmtBytes(f.wasm_brotli_bytes)}) |`);
+  p(`| compile + instantiate, cold (fresh process, median of ${f.instantiate_cold.runs}) | ${fmtNs(f.instantiate_cold.total_ns_p50)} (compile ${fmtNs(f.instantiate_cold.compile_ns_p50)} + instantiate ${fmtNs(f.instantiate_cold.instantiate_ns_p50)}; range ${fmtNs(f.instantiate_cold.total_ns_min)} – ${fmtNs(f.instantiate_cold.total_ns_max)}) |`);
+  p(`| compile + instantiate, warm (mitata, same process) | ${fmtNs(f.instantiate_warm.p50_ns)} (p99 ${fmtNs(f.instantiate_warm.p99_ns)}) |`);
+  if (f.package) {
+    p(`| npm package (\`npm pack --dry-run --json\`) | ${fmtBytes(f.package.tarball_bytes)} tarball, ${fmtBytes(f.package.unpacked_bytes)} unpacked, ${f.package.files} files |`);
+    p(`| largest files | ${f.package.largest.map((x) => `${x.path} ${fmtBytes(x.size)}`).join(', ')} |`);
+  }
+  p();
+}
+
+p('## Inside workerd');
+p();
+if (workerd) {
+  p(`A bench worker (\`bench/workerd/\`, built by wrangler ${workerd.wrangler}, which resolves \`bounded-services/cache\` through the package's \`workerd\` condition and loads the .wasm as a module) served by \`wrangler dev\` on 127.0.0.1 (workerd ${workerd.workerd}). Each request runs one loop and times it with \`performance.now()\`; measured clock step inside the worker: **${workerd.clock_step_ms} ms**, so loops are sized to last ≥ 150 ms (error ≤ ~1 %) and repeated; figures are the median, min and max of the repetitions, plus the median timed from Node around the request (includes HTTP). ${workerd.requests} requests in all.`);
+  p();
+  p('| operation | implementation | iterations | p50 | min – max | ratio | timed from Node |');
+  p('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of workerd.rows) {
+    const ours = workerd.rows.find((x) => x.op === r.op && x.impl === SUBJECT)?.p50;
+    const ratio = r.impl === SUBJECT || ours === undefined ? '1' : fmtRatio(r.p50 / ours);
+    p(`| ${OP_TITLES[r.op] ?? r.op} | ${r.impl === SUBJECT ? `**${r.impl}**` : r.impl} | ${r.iters.toLocaleString('en-US')} × ${r.reps} | ${fmtNs(r.p50)} | ${fmtNs(r.min)} – ${fmtNs(r.max)} | ${ratio} | ${fmtNs(r.outside_p50)} |`);
+  }
+  p();
+} else {
+  p('Not run (BENCH_SKIP_WORKERD, or wrangler unavailable).');
+  p();
+}
+p(`Node stage: ${node?.seconds ?? '?'} s.`);
+writeFileSync(join(ROOT, 'BENCHMARKS.md'), md.join('\n') + '\n');
+process.stderr.write(`wrote BENCHMARKS.md and bench/results/latest.json (${targets.filter((x) => x.met).length}/${targets.length} targets met)\n`);
