@@ -11,6 +11,7 @@
 // call taking and returning numbers.
 import {
   engine,
+  engineGeneration,
   ex,
   isTrap,
   memoryU32,
@@ -196,7 +197,10 @@ interface InFlight {
 const finalizer =
   typeof FinalizationRegistry === 'undefined'
     ? undefined
-    : new FinalizationRegistry<{ handle: number; gen: number }>(({ handle }) => {
+    : new FinalizationRegistry<{ handle: number; gen: number }>(({ handle, gen }) => {
+        // A handle of an instance that was since replaced (after a trap)
+        // must not be freed: on the new instance it may be a live cache's.
+        if (gen !== engineGeneration()) return;
         try {
           ex?.engineCacheFree(handle);
         } catch {
@@ -275,7 +279,14 @@ export class BoundedCache<V = unknown> implements Resettable {
     this.#sizeOf =
       options.sizeCalculation ?? (Number.isFinite(maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
     engine();
-    this.#open();
+    try {
+      this.#open();
+    } catch (err) {
+      // The instance trapped earlier and is unusable: replace it, retry.
+      if (!isTrap(err)) throw err;
+      recover(err);
+      this.#open();
+    }
     track(this);
   }
 
@@ -288,7 +299,7 @@ export class BoundedCache<V = unknown> implements Resettable {
     const h = ex.engineCacheNew(this.#maxEntries, this.#maxBytes, this.#budget);
     if (h < 0) throw engineError(h, '');
     this.#h = h;
-    finalizer?.register(this, { handle: h, gen: 0 }, this);
+    finalizer?.register(this, { handle: h, gen: engineGeneration() }, this);
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
@@ -585,13 +596,14 @@ export class BoundedCache<V = unknown> implements Resettable {
 
   /** Approximate bytes this cache holds: tracked sizes, keys, and the core. */
   memoryBytes(): { tracked_bytes: number; key_bytes: number; core_bytes: number } {
-    let keyBytes = 0;
-    for (const k of this.#keyToSlot.keys()) keyBytes += 2 * k.length;
-    return this.#guard(() => ({
-      tracked_bytes: ex.engineCacheStat(this.#h, 5),
-      key_bytes: keyBytes,
-      core_bytes: ex.engineCacheStat(this.#h, 6),
-    }));
+    return this.#guard(() => {
+      const tracked = ex.engineCacheStat(this.#h, 5);
+      const core = ex.engineCacheStat(this.#h, 6);
+      // Counted after the engine calls: a recovery there forgets every key.
+      let keyBytes = 0;
+      for (const k of this.#keyToSlot.keys()) keyBytes += 2 * k.length;
+      return { tracked_bytes: tracked, key_bytes: keyBytes, core_bytes: core };
+    });
   }
 
   /** Frees the Wasm-side state now; the cache is unusable afterwards. */
