@@ -304,6 +304,7 @@ export class BoundedCache<V = unknown> implements Resettable {
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
   onEngineReset(): void {
+    if (this.#h < 0) return; // disposed: stays so, owns nothing on the new instance
     finalizer?.unregister(this);
     this.#forgetAll();
     this.#open();
