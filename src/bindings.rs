@@ -536,7 +536,13 @@ pub fn engine_metrics_new(
     buckets: Vec<f64>,
 ) -> i32 {
     let mut opts = MetricsOptions::default();
-    let count = |v: f64, d: usize| if v.is_finite() && v >= 0.0 { v as usize } else { d };
+    let count = |v: f64, d: usize| {
+        if v.is_finite() && v >= 0.0 {
+            v as usize
+        } else {
+            d
+        }
+    };
     opts.max_series_per_metric = count(max_series_per_metric, opts.max_series_per_metric);
     opts.max_metrics = count(max_metrics, opts.max_metrics);
     if !stale_after_ms.is_nan() {
@@ -609,12 +615,21 @@ fn label_pairs(labels: &js_sys::Array) -> Result<Vec<(String, String)>, i32> {
 /// Finds or creates the series `name{labels}`; `labels` is a flat array of
 /// names and values. Returns the packed series handle, or a negative code.
 #[wasm_bindgen(js_name = engineMetricsResolve)]
-pub fn engine_metrics_resolve(handle: u32, name: &str, type_code: u32, labels: js_sys::Array, now: f64) -> f64 {
+pub fn engine_metrics_resolve(
+    handle: u32,
+    name: &str,
+    type_code: u32,
+    labels: js_sys::Array,
+    now: f64,
+) -> f64 {
     let pairs = match label_pairs(&labels) {
         Ok(p) => p,
         Err(code) => return f64::from(code),
     };
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     with_registry(handle, f64::from(NO_REGISTRY), |reg| {
         match reg.resolve(name, metric_type(type_code), &refs, now) {
             Ok(h) => h.pack(),
@@ -634,7 +649,11 @@ pub fn engine_metrics_family_type(handle: u32, name: &str) -> i32 {
     })
 }
 
-fn series_op(handle: u32, series: f64, f: impl FnOnce(&mut Registry, SeriesHandle) -> Result<(), MetricsError>) -> i32 {
+fn series_op(
+    handle: u32,
+    series: f64,
+    f: impl FnOnce(&mut Registry, SeriesHandle) -> Result<(), MetricsError>,
+) -> i32 {
     let Some(h) = SeriesHandle::unpack(series) else {
         return STALE;
     };
@@ -677,12 +696,22 @@ pub fn engine_metrics_observe(handle: u32, series: f64, value: f64, now: f64) ->
 /// The original's `set(name, type, value, labels)`: replaces the metric,
 /// retyping the family if the type differs. Returns the packed handle.
 #[wasm_bindgen(js_name = engineMetricsSet)]
-pub fn engine_metrics_set(handle: u32, name: &str, type_code: u32, value: f64, labels: js_sys::Array, now: f64) -> f64 {
+pub fn engine_metrics_set(
+    handle: u32,
+    name: &str,
+    type_code: u32,
+    value: f64,
+    labels: js_sys::Array,
+    now: f64,
+) -> f64 {
     let pairs = match label_pairs(&labels) {
         Ok(p) => p,
         Err(code) => return f64::from(code),
     };
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     with_registry(handle, f64::from(NO_REGISTRY), |reg| {
         match reg.set(name, metric_type(type_code), value, &refs, now) {
             Ok(h) => h.pack(),
@@ -694,9 +723,11 @@ pub fn engine_metrics_set(handle: u32, name: &str, type_code: u32, value: f64, l
 /// Records a response time (ms): window, mean gauge, histogram.
 #[wasm_bindgen(js_name = engineMetricsRecordResponseTime)]
 pub fn engine_metrics_record_response_time(handle: u32, ms: f64, now: f64) -> i32 {
-    with_registry(handle, NO_REGISTRY, |reg| match reg.record_response_time(ms, now) {
-        Ok(()) => 0,
-        Err(e) => remember(&e),
+    with_registry(handle, NO_REGISTRY, |reg| {
+        match reg.record_response_time(ms, now) {
+            Ok(()) => 0,
+            Err(e) => remember(&e),
+        }
     })
 }
 
@@ -752,16 +783,20 @@ pub fn engine_metrics_sum_by_label(handle: u32, name: &str, label: &str) -> js_s
 /// Sets (or removes, with `undefined`) the HELP text of a family.
 #[wasm_bindgen(js_name = engineMetricsSetHelp)]
 pub fn engine_metrics_set_help(handle: u32, name: &str, help: Option<String>) -> i32 {
-    with_registry(handle, NO_REGISTRY, |reg| match reg.set_help(name, help.as_deref()) {
-        Ok(()) => 0,
-        Err(e) => remember(&e),
+    with_registry(handle, NO_REGISTRY, |reg| {
+        match reg.set_help(name, help.as_deref()) {
+            Ok(()) => 0,
+            Err(e) => remember(&e),
+        }
     })
 }
 
 /// Expires up to `budget` stale series; returns how many.
 #[wasm_bindgen(js_name = engineMetricsExpireStale)]
 pub fn engine_metrics_expire_stale(handle: u32, now: f64, budget: u32) -> i32 {
-    with_registry(handle, 0, |reg| reg.expire_stale(now, budget as usize) as i32)
+    with_registry(handle, 0, |reg| {
+        reg.expire_stale(now, budget as usize) as i32
+    })
 }
 
 /// Back to the seven built-in metrics at 0 and an empty window.

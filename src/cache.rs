@@ -88,27 +88,37 @@ impl CacheError {
 
 impl fmt::Display for CacheError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::num::Num;
         match self {
             CacheError::InvalidMaxEntries(v) => write!(
                 f,
-                "maxEntries must be an integer from 1 to {MAX_MAX_ENTRIES}, got {v}"
+                "maxEntries must be an integer from 1 to {MAX_MAX_ENTRIES}, got {}",
+                Num(*v)
             ),
             CacheError::InvalidMaxBytes(v) => {
-                write!(f, "maxBytes must be a positive number or Infinity, got {v}")
+                write!(
+                    f,
+                    "maxBytes must be a positive number or Infinity, got {}",
+                    Num(*v)
+                )
             }
             CacheError::InvalidTtl(v) => write!(
                 f,
-                "ttl must be a non-negative number of seconds or Infinity, got {v}"
+                "ttl must be a non-negative number of seconds or Infinity, got {}",
+                Num(*v)
             ),
             CacheError::InvalidSize(v) => {
                 write!(
                     f,
-                    "entry size must be a finite non-negative number, got {v}"
+                    "entry size must be a finite non-negative number, got {}",
+                    Num(*v)
                 )
             }
             CacheError::EntryTooLarge { size, max_bytes } => write!(
                 f,
-                "entry size {size} exceeds maxBytes {max_bytes}: it can never fit"
+                "entry size {} exceeds maxBytes {}: it can never fit",
+                Num(*size),
+                Num(*max_bytes)
             ),
             CacheError::UnknownSlot(s) => write!(f, "slot {s} is not a live cache entry"),
         }

@@ -43,12 +43,10 @@ pub fn write_value(out: &mut String, v: f64) {
         out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
-    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) {
-        // Shortest round-trip digits with an exponent: `1e300`, `2.5e-7`.
-        let _ = write!(out, "{v:e}");
     } else {
-        // Shortest round-trip digits, no exponent: `3`, `0.1`, `-0`.
-        let _ = write!(out, "{v}");
+        // Shortest round-trip digits, spelled as JavaScript's String(v) (the
+        // original's spelling): `3`, `0.1`, `-0`, `2.5e-7`, `1e+300`.
+        crate::num::push_finite(out, v);
     }
 }
 
@@ -213,7 +211,7 @@ mod tests {
         assert_eq!(v(0.0), "0");
         assert_eq!(v(0.1), "0.1");
         assert_eq!(v(2.5), "2.5");
-        assert_eq!(v(1e300), "1e300");
+        assert_eq!(v(1e300), "1e+300");
         assert_eq!(v(2.5e-7), "2.5e-7");
         assert_eq!(v(1e20), "100000000000000000000");
         assert_eq!(v(f64::NAN), "NaN");

@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod exposition;
 pub mod metrics;
+pub mod num;
 pub mod wheel;
 
 #[cfg(target_arch = "wasm32")]

@@ -184,34 +184,42 @@ pub(crate) fn clip(s: &str) -> String {
 
 impl fmt::Display for MetricsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::num::{Num, Quoted};
         match self {
             MetricsError::InvalidMetricName { name, reason } => {
-                write!(f, "invalid metric name {name:?}: {reason}")
+                write!(f, "invalid metric name {}: {reason}", Quoted(name))
             }
             MetricsError::InvalidLabelName {
                 metric,
                 label,
                 reason,
-            } => write!(f, "invalid label name {label:?} for metric {metric:?}: {reason}"),
+            } => write!(
+                f,
+                "invalid label name {} for metric {}: {reason}",
+                Quoted(label),
+                Quoted(metric)
+            ),
             MetricsError::LabelValueTooLong { label, len, max } => write!(
                 f,
-                "value of label {label:?} is {len} UTF-8 bytes long, the maximum is {max}"
+                "value of label {} is {len} UTF-8 bytes long, the maximum is {max}",
+                Quoted(label)
             ),
             MetricsError::TooManyLabels { count, max } => {
                 write!(f, "{count} labels given, the maximum is {max} per series")
             }
             MetricsError::TooManyMetrics { name, max } => write!(
                 f,
-                "cannot create metric {name:?}: the registry already holds the maximum of {max} metrics"
+                "cannot create metric {}: the registry already holds the maximum of {max} metrics",
+                Quoted(name)
             ),
             MetricsError::TooManySeries { max } => {
                 write!(f, "series storage is full ({max} series)")
             }
             MetricsError::NonFiniteValue { what, value } => {
-                write!(f, "{what} must be a finite number, got {value}")
+                write!(f, "{what} must be a finite number, got {}", Num(*value))
             }
             MetricsError::NegativeValue { what, value } => {
-                write!(f, "{what} must not be negative, got {value}")
+                write!(f, "{what} must not be negative, got {}", Num(*value))
             }
             MetricsError::TypeMismatch {
                 name,
@@ -219,11 +227,12 @@ impl fmt::Display for MetricsError {
                 actual,
             } => write!(
                 f,
-                "cannot {operation} metric {name:?}: it is a {}",
+                "cannot {operation} metric {}: it is a {}",
+                Quoted(name),
                 actual.as_str()
             ),
             MetricsError::InvalidPercentile { p } => {
-                write!(f, "percentile must be a number in [0, 100], got {p}")
+                write!(f, "percentile must be a number in [0, 100], got {}", Num(*p))
             }
             MetricsError::InvalidOptions { field, reason } => {
                 write!(f, "invalid metrics option {field}: {reason}")
@@ -231,13 +240,14 @@ impl fmt::Display for MetricsError {
             MetricsError::StaleHandle => f.write_str(
                 "invalid series handle: malformed, or its series was dropped (stale, reset or replaced)",
             ),
-            MetricsError::UnknownMetric { name } => write!(f, "unknown metric {name:?}"),
+            MetricsError::UnknownMetric { name } => write!(f, "unknown metric {}", Quoted(name)),
             MetricsError::HelpTooLong { len, max } => {
                 write!(f, "HELP text is {len} UTF-8 bytes long, the maximum is {max}")
             }
             MetricsError::InvalidMetricType { given } => write!(
                 f,
-                "invalid metric type {given:?}: expected \"counter\", \"gauge\" or \"histogram\""
+                "invalid metric type {}: expected \"counter\", \"gauge\" or \"histogram\"",
+                Quoted(given)
             ),
         }
     }
