@@ -43,7 +43,7 @@ pub fn push_finite(out: &mut String, v: f64) {
     let k = digits.len() as i32;
     if k <= n && n <= 21 {
         out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+        out.extend(std::iter::repeat('0').take((n - k) as usize));
     } else if 0 < n && n <= 21 {
         let (a, b) = digits.split_at(n as usize);
         out.push_str(a);
@@ -51,7 +51,7 @@ pub fn push_finite(out: &mut String, v: f64) {
         out.push_str(b);
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.extend(std::iter::repeat('0').take((-n) as usize));
         out.push_str(&digits);
     } else {
         let (first, rest) = digits.split_at(1);
@@ -61,7 +61,7 @@ pub fn push_finite(out: &mut String, v: f64) {
             out.push_str(rest);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         let e = (n - 1).unsigned_abs();
         out.push_str(&e.to_string());
     }

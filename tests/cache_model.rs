@@ -3,6 +3,8 @@
 //! it) against a plain reference model, with a fake clock and small bounds.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+// `!(now > expires_at)` spells the original rule (expired iff now > expires_at).
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use bounded_services::cache::{CacheOptions, KeyedCache};
 use proptest::prelude::*;
