@@ -34,10 +34,19 @@ thread_local! {
     static CORES: RefCell<Vec<Option<CacheCore>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` on a live core. A `RefCell` still borrowed here means an
+/// earlier call trapped mid-way (the instance is poisoned): trap again, so
+/// the facade sees a `RuntimeError` and replaces the instance, rather than
+/// returning a wrong "unknown handle" answer.
 fn with_core<R>(handle: u32, default: R, f: impl FnOnce(&mut CacheCore) -> R) -> R {
-    CORES.with_borrow_mut(|cores| match cores.get_mut(handle as usize) {
-        Some(Some(core)) => f(core),
-        _ => default,
+    CORES.with(|cell| {
+        let Ok(mut cores) = cell.try_borrow_mut() else {
+            core::arch::wasm32::unreachable()
+        };
+        match cores.get_mut(handle as usize) {
+            Some(Some(core)) => f(core),
+            _ => default,
+        }
     })
 }
 
@@ -207,12 +216,15 @@ pub fn engine_wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) as f64) * 65_536.0
 }
 
-/// Traps the instance on purpose, to test the facade's recovery. Only in
-/// builds with the `test-trap` feature, never in the published package.
+/// Traps the instance on purpose, the way a Rust panic would: in the
+/// middle of a call holding the cores' `RefCell` borrow, which then stays
+/// borrowed, so every later engine call traps too (a poisoned instance).
+/// Only in builds with the `test-trap` feature, never in the published
+/// package.
 #[cfg(feature = "test-trap")]
 #[wasm_bindgen(js_name = engineTestTrap)]
 pub fn engine_test_trap() {
-    core::arch::wasm32::unreachable()
+    CORES.with_borrow_mut(|_| core::arch::wasm32::unreachable())
 }
 
 // ---------------------------------------------------------------------------
@@ -352,7 +364,7 @@ impl BoundedCache {
     }
 
     /// Whether `key` holds an unexpired value; changes nothing.
-    pub fn has(&self, key: JsValue) -> Result<bool, JsValue> {
+    pub fn has(&mut self, key: JsValue) -> Result<bool, JsValue> {
         Ok(self
             .inner
             .peek(&key_of(&key)?, js_sys::Date::now())
@@ -360,7 +372,7 @@ impl BoundedCache {
     }
 
     /// The value under `key` without refreshing recency or counting.
-    pub fn peek(&self, key: JsValue) -> Result<JsValue, JsValue> {
+    pub fn peek(&mut self, key: JsValue) -> Result<JsValue, JsValue> {
         Ok(self
             .inner
             .peek(&key_of(&key)?, js_sys::Date::now())

@@ -434,23 +434,25 @@ impl CacheCore {
         Ok(result)
     }
 
-    /// Whether a live slot is unexpired at `now`, changing nothing (no
-    /// recency, no counters, no reclamation).
-    pub fn peek(&self, slot: u32, now: f64) -> bool {
+    /// Whether a live slot is unexpired at `now`. Changes no recency, no
+    /// counter and reclaims nothing; it does advance the monotonic clock, so
+    /// an entry seen expired stays expired if the clock then steps back.
+    pub fn peek(&mut self, slot: u32, now: f64) -> bool {
+        self.advance_clock(now);
         self.entry(slot)
-            .is_some_and(|e| e.live && self.effective_now(now) <= e.expires_at)
+            .is_some_and(|e| e.live && self.now <= e.expires_at)
     }
 
     /// Milliseconds until a live slot expires at `now` (`f64::INFINITY` for
     /// no expiry), or `None` for a slot that is not live or has expired.
-    /// Changes nothing.
-    pub fn remaining_ttl(&self, slot: u32, now: f64) -> Option<f64> {
+    /// Like [`CacheCore::peek`], only advances the clock.
+    pub fn remaining_ttl(&mut self, slot: u32, now: f64) -> Option<f64> {
+        self.advance_clock(now);
         let e = self.entry(slot).filter(|e| e.live)?;
-        let now = self.effective_now(now);
-        if now > e.expires_at {
+        if self.now > e.expires_at {
             None
         } else {
-            Some(e.expires_at - now)
+            Some(e.expires_at - self.now)
         }
     }
 
@@ -555,19 +557,17 @@ impl CacheCore {
     /// Starts a mutating call: clears `freed` and advances the clock.
     fn begin(&mut self, now: f64) {
         self.freed.clear();
+        self.advance_clock(now);
+    }
+
+    /// Advances the monotonic clock to `now` (ignoring non-finite times and
+    /// steps back) and fixes the wheel's time origin on first use.
+    fn advance_clock(&mut self, now: f64) {
         if now.is_finite() && now > self.now {
             self.now = now;
         }
         if self.origin.is_none() && self.now.is_finite() {
             self.origin = Some(self.now.floor());
-        }
-    }
-
-    fn effective_now(&self, now: f64) -> f64 {
-        if now.is_finite() && now > self.now {
-            now
-        } else {
-            self.now
         }
     }
 
@@ -851,8 +851,9 @@ impl<K: Hash + Eq + Clone, V> KeyedCache<K, V> {
         }
     }
 
-    /// The value of `key` if present and unexpired, changing nothing.
-    pub fn peek(&self, key: &K, now: f64) -> Option<&V> {
+    /// The value of `key` if present and unexpired, changing no recency or
+    /// counter (see [`CacheCore::peek`]).
+    pub fn peek(&mut self, key: &K, now: f64) -> Option<&V> {
         let &slot = self.slots.get(key)?;
         if !self.core.peek(slot, now) {
             return None;

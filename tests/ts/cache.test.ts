@@ -385,11 +385,6 @@ describe('expiry reclamation', () => {
 
   it(
     'an entry has() reported expired is not revived by a clock stepping back',
-    {
-      todo:
-        'has/peek/getRemainingTTL compare with max(now, latest seen) but do not record now as seen ' +
-        '(CacheCore::peek takes &self), so after has() === false at T0+5s, get() at T0 returns the value',
-    },
     () => {
       const ck = clock();
       const c = new BoundedCache({ now: ck.now });

@@ -183,17 +183,21 @@ describe('a trap raised inside a cache operation', () => {
 });
 
 describe('a raw trap outside any cache operation', () => {
-  it('throws RuntimeError, and the facade keeps serving', () => {
+  it('poisons the instance like a panic; the next cache call recovers', () => {
     const c = filled(3);
     const n = traps();
+    // engineTestTrap() traps while holding the cores' RefCell borrow, as a
+    // Rust panic mid-call would: the borrow is never released, so every
+    // later engine call traps too (a poisoned instance).
     assert.throws(() => engine.ex.engineTestTrap!(), WebAssembly.RuntimeError);
-    // A trap does not by itself make a Wasm instance unusable: the next
-    // calls succeed. Nothing trapped inside the facade, so nothing is
-    // counted and nothing is dropped.
+    assert.throws(() => engine.ex.engineCacheStat(0, 0), WebAssembly.RuntimeError, 'poisoned');
+    // The facade meets the trap on its next engine call, replaces the
+    // instance, counts it, and serves: the old entries are gone.
     assert.doesNotThrow(() => c.get('k1'));
+    assert.equal(traps(), n + 1);
+    assert.equal(c.get('k1'), null);
     assert.doesNotThrow(() => c.set('x', 1));
     assert.equal(c.get('x'), 1);
-    assert.equal(traps(), n);
   });
 });
 
