@@ -61,8 +61,10 @@ async function main(base: string): Promise<void> {
     for (const impl of impls) {
       const u = (iters: number): string =>
         `${base}/run?op=${encodeURIComponent(op)}&impl=${encodeURIComponent(impl)}&iters=${iters}`;
-      // Warm-up and calibration: grow until one loop lasts TARGET_MS.
+      // Warm-up (discarded: cold JIT), then calibration: grow until one
+      // loop lasts TARGET_MS.
       let iters = 10_000;
+      await get<RunResult>(u(iters));
       let r = (await get<RunResult>(u(iters))).body;
       while (r.ms < TARGET_MS && iters < 5e7) {
         iters = r.ms < 5 ? iters * 10 : Math.min(5e7, Math.ceil((iters * TARGET_MS * 1.2) / r.ms));

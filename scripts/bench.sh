@@ -75,6 +75,7 @@ if [ -z "${BENCH_SKIP_WORKERD:-}" ]; then
   fi
   node --import tsx bench/workerd-driver.ts "http://127.0.0.1:$PORT"
   stop_wrangler
+  rm -rf bench/workerd/.wrangler # wrangler's bundle scratch space
 fi
 
 log "report"
