@@ -106,12 +106,20 @@ app.get('/api/cache/stats', (c) => c.json({ ...getStats(), db_reads: dbReads, db
 
 app.get('/api/health/memory', (c) => c.json({ ...getMemoryStats(), trap_stats: trapStats() }));
 
+const CACHE_GAUGES: Record<string, string> = {
+  cache_entries: 'Entries in the module-level cache.',
+  cache_max_entries: 'The cache entry bound (maxEntries).',
+  cache_hit_rate_percent: 'Cache hits per lookup since start, in percent.',
+  cache_evictions: 'Entries evicted from the cache to respect its bound, since start.',
+};
+
 function prometheus(): Response {
   const s = getStats();
   metricsCollector.set('cache_entries', 'gauge', s.total_entries);
   metricsCollector.set('cache_max_entries', 'gauge', s.max_entries);
   metricsCollector.set('cache_hit_rate_percent', 'gauge', s.hit_rate);
   metricsCollector.set('cache_evictions', 'gauge', s.evictions);
+  for (const [name, help] of Object.entries(CACHE_GAUGES)) metricsCollector.setHelp(name, help);
   return new Response(metricsCollector.toPrometheusFormat(), {
     headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' },
   });

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The package inside Cloudflare's runtime (workerd, through wrangler 4.86 on
+# this machine, offline, loopback only):
+#   1. builds examples/hono-worker both ways a MoodMash user can: wrangler
+#      (esbuild) and Vite 6 + @hono/vite-build/cloudflare-pages with the
+#      package's bounded-services/vite plugin;
+#   2. for each build: starts it in workerd on 127.0.0.1 (the wrangler build
+#      with `wrangler dev --no-bundle`, the Vite build with `wrangler pages
+#      dev`), sends a bounded load (load.mjs: thousands of requests over
+#      thousands of user ids, bounded concurrency, a hard time limit) and
+#      checks (check.py) responses, the cache bound, Wasm memory after
+#      warm-up, error counts, route labels, and the Prometheus text with
+#      prometheus_client and promtool;
+#   3. trap recovery: examples/trap-worker loads the test-trap core, traps
+#      it through a route, and must keep serving.
+# Every server is stopped by its process id, also on failure.
+# Needs scripts/setup.sh to have run (npm ci at the root, promtool,
+# prometheus_client); runs `npm ci` in the example itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+EX=$ROOT/examples/hono-worker
+TRAP=$ROOT/examples/trap-worker
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+export WRANGLER_LOG_PATH=$EX/.wrangler/logs NO_COLOR=1 FORCE_COLOR=0
+# Bounds of the load (overridable for a quicker or a longer run).
+WARMUP_REQUESTS=${BS_WARMUP_REQUESTS:-3000}
+LOAD_REQUESTS=${BS_LOAD_REQUESTS:-5000}
+CONCURRENCY=${BS_CONCURRENCY:-32}
+TIME_LIMIT=${BS_LOAD_TIME_LIMIT:-120}
+
+step() { printf '\n---- %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    # wrangler stops its workerd children when it exits; wait for it.
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+cleanup() {
+  local rc=$?
+  stop_server
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server LOG URL_PATH DIR -- wrangler args...: starts wrangler in DIR
+# (its .wrangler/ state stays there) as the node process itself, so its PID
+# is the one to stop; waits until it answers URL_PATH.
+start_server() {
+  local log=$1 probe=$2 dir=$3
+  shift 4
+  PORT=$(free_port)
+  BASE=http://127.0.0.1:$PORT
+  (cd "$dir" && exec node "$EX/node_modules/wrangler/bin/wrangler.js" "$@" \
+    --ip 127.0.0.1 --port "$PORT" --inspector-port 0 >"$log" 2>&1) &
+  SERVER_PID=$!
+  local t0=$SECONDS
+  until curl -fsS -o /dev/null --max-time 2 "$BASE$probe" 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      cat "$log" >&2
+      fail "wrangler exited before it was ready"
+    fi
+    if [ $((SECONDS - t0)) -ge 60 ]; then
+      cat "$log" >&2
+      fail "wrangler not ready within 60 s"
+    fi
+    sleep 0.2
+  done
+  echo "  workerd ready on $BASE (pid $SERVER_PID) in $((SECONDS - t0)) s"
+}
+
+# ---------------------------------------------------------------------------
+step "build the package (pkg/, dist/) and the test-trap core (pkg-test/)"
+newest_src=$(find src ts-bindings Cargo.toml Cargo.lock scripts/build.sh -type f -newer dist/index.js 2>/dev/null | head -1 || true)
+if [ ! -f dist/index.js ] || [ ! -f pkg/bounded_services_bg.wasm ] || [ -n "$newest_src" ]; then
+  bash scripts/build.sh
+fi
+if [ ! -f pkg-test/bounded_services_bg.wasm ] || [ pkg/bounded_services_bg.wasm -nt pkg-test/bounded_services_bg.wasm ]; then
+  BS_FEATURES=test-trap bash scripts/build.sh
+fi
+
+step "npm ci in examples/hono-worker (bounded-services as file:../..)"
+if [ ! -d "$EX/node_modules" ] || [ "$EX/package-lock.json" -nt "$EX/node_modules/.package-lock.json" ]; then
+  (cd "$EX" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+mkdir -p "$WRANGLER_LOG_PATH"
+[ "$(readlink -f "$EX/node_modules/bounded-services")" = "$ROOT" ] || fail "bounded-services is not linked to the repo"
+echo "  wrangler $(node "$EX/node_modules/wrangler/bin/wrangler.js" --version 2>/dev/null | tail -1), vite $(node -p "require('$EX/node_modules/vite/package.json').version"), @hono/vite-build $(node -p "require('$EX/node_modules/@hono/vite-build/package.json').version"), hono $(node -p "require('$EX/node_modules/hono/package.json').version"), node $(node --version)"
+
+step "build 1: wrangler (esbuild) -> examples/hono-worker/dist/wrangler"
+rm -rf "$EX/dist/wrangler"
+(cd "$EX" && node node_modules/wrangler/bin/wrangler.js deploy --dry-run --outdir dist/wrangler 2>&1 | grep -E 'Total Upload|dry-run' | sed 's/^/  /')
+WRANGLER_SCRIPT=$EX/dist/wrangler/index.js
+[ -f "$WRANGLER_SCRIPT" ] || fail "wrangler build produced no index.js"
+
+step "build 2: Vite + @hono/vite-build/cloudflare-pages -> examples/hono-worker/dist/pages"
+rm -rf "$EX/dist/pages"
+(cd "$EX" && node node_modules/vite/bin/vite.js build --logLevel warn)
+ls -l "$EX/dist/pages" | sed 's/^/  /'
+[ -f "$EX/dist/pages/_worker.js" ] || fail "vite build produced no _worker.js"
+[ -f "$EX/dist/pages/bounded_services_bg.wasm" ] || fail "vite build did not copy the .wasm beside _worker.js"
+
+step "production builds carry no test-only export"
+node --input-type=module - "$EX"/dist/wrangler/*.wasm "$EX"/dist/pages/*.wasm "$ROOT"/pkg/*.wasm <<'EOF'
+import { readFileSync } from 'node:fs';
+for (const f of process.argv.slice(2)) {
+  const names = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(f))).map((e) => e.name);
+  if (names.includes('engineTestTrap')) { console.error(`FAIL: ${f} exports engineTestTrap`); process.exit(1); }
+  console.log(`  ok   ${f.replace(process.cwd() + '/', '')}: ${names.length} exports, no engineTestTrap`);
+}
+EOF
+if grep -l "engineTestTrap\|pkg-test" "$WRANGLER_SCRIPT" "$EX/dist/pages/_worker.js" >/dev/null 2>&1; then
+  # The facade's type declares the optional export; no code may call it.
+  if grep -q "engineTestTrap()" "$WRANGLER_SCRIPT" "$EX/dist/pages/_worker.js"; then fail "a production bundle calls engineTestTrap"; fi
+fi
+
+# run_target NAME wrangler-args...: start, smoke, load, check, stop.
+run_target() {
+  local name=$1
+  shift
+  step "$name: start in workerd"
+  start_server "$WORK/$name.log" / "$EX" -- "$@"
+
+  step "$name: smoke"
+  curl -fsS "$BASE/api/moods/smoke-1" -o /dev/null -D "$WORK/h1" || fail "GET /api/moods/smoke-1"
+  curl -fsS "$BASE/api/moods/smoke-1" -o "$WORK/b2" -D "$WORK/h2" || fail "GET /api/moods/smoke-1 (2)"
+  grep -qi '^x-cache: MISS' "$WORK/h1" || fail "first read should miss"
+  grep -qi '^x-cache: HIT' "$WORK/h2" || fail "second read should hit"
+  grep -q '"userId":"smoke-1"' "$WORK/b2" || fail "wrong body: $(cat "$WORK/b2")"
+  curl -fsS -X POST -H 'content-type: application/json' -d '{"mood":"calm"}' "$BASE/api/moods/smoke-1" -o /dev/null || fail "POST"
+  curl -fsS "$BASE/api/moods/smoke-1" -o /dev/null -D "$WORK/h3"
+  grep -qi '^x-cache: MISS' "$WORK/h3" || fail "read after POST should miss (CacheInvalidation.onMoodChange)"
+  code=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/api/boom")
+  [ "$code" = 500 ] || fail "GET /api/boom answered $code"
+  echo "  ok   miss, hit, invalidation on POST, 500 from the failing route"
+  curl -fsS "$BASE/metrics" -o "$WORK/$name.before.txt"
+
+  step "$name: warm-up load ($WARMUP_REQUESTS requests, concurrency $CONCURRENCY, limit ${TIME_LIMIT}s)"
+  node "$EX/load.mjs" --base "$BASE" --requests "$WARMUP_REQUESTS" --users 3000 --user-offset 0 \
+    --concurrency "$CONCURRENCY" --errors 20 --posts 60 --time-limit "$TIME_LIMIT" \
+    --json "$WORK/$name.load1.json" || true
+  local wasm_after_warmup
+  wasm_after_warmup=$(curl -fsS "$BASE/api/health/memory" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).wasm_memory_bytes))')
+  echo "  Wasm memory after warm-up: $wasm_after_warmup bytes"
+
+  step "$name: measured load ($LOAD_REQUESTS requests over new user ids)"
+  node "$EX/load.mjs" --base "$BASE" --requests "$LOAD_REQUESTS" --users 5000 --user-offset 100000 \
+    --concurrency "$CONCURRENCY" --errors 30 --posts 100 --time-limit "$TIME_LIMIT" \
+    --json "$WORK/$name.load2.json" || true
+  node -e '
+    for (const f of process.argv.slice(1)) {
+      const d = JSON.parse(require("fs").readFileSync(f, "utf8"));
+      console.log(`  ${d.sent} requests in ${d.elapsed_ms} ms (${d.requests_per_second}/s), ${d.distinct_users} users, hits ${d.hits}, misses ${d.misses}, wrong ${d.wrong}, p50 ${d.latency_ms.p50} ms, p99 ${d.latency_ms.p99} ms`);
+    }' "$WORK/$name.load1.json" "$WORK/$name.load2.json"
+
+  step "$name: checks"
+  if ! python3 "$EX/check.py" "$BASE" "$WORK/$name.before.txt" "$WORK/$name.load1.json" "$WORK/$name.load2.json" "$wasm_after_warmup"; then
+    echo "  --- workerd log (errors) ---" >&2
+    grep -iE 'error|warning|hung' "$WORK/$name.log" | head -20 >&2 || true
+    fail "$name: checks failed"
+  fi
+  stop_server
+}
+
+run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
+run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
+
+# ---------------------------------------------------------------------------
+step "trap recovery in workerd (examples/trap-worker, test-trap core)"
+start_server "$WORK/trap.log" /stats "$TRAP" -- dev --config "$TRAP/wrangler.toml"
+node --input-type=module - "$BASE" <<'EOF'
+const base = process.argv[2];
+const get = async (p) => {
+  const r = await fetch(base + p, { signal: AbortSignal.timeout(10_000) });
+  return { status: r.status, body: await r.json() };
+};
+let passed = 0;
+const check = (ok, what, detail) => {
+  if (!ok) { console.error(`  FAIL ${what}: ${JSON.stringify(detail)}`); process.exit(1); }
+  passed++;
+  console.log(`  ok   ${what}`);
+};
+const fill = await get('/fill?n=50');
+check(fill.status === 200 && fill.body.stored === 50, 'filled 50 entries', fill);
+const s0 = (await get('/stats')).body;
+check(s0.test_export && s0.cache_size === 50 && s0.traps === 0 && s0.generation === 1, 'before: test-trap core loaded, 50 entries, no trap', s0);
+const t = await get('/trap');
+check(t.status === 200 && t.body.trapped === true, `trapped the instance (${t.body.error})`, t);
+const s1 = await get('/stats');
+check(s1.status === 200, 'the next request is served (200)', s1);
+check(s1.body.traps === 1 && s1.body.generation === 2, 'the trap is counted in trapStats() and a fresh instance serves', s1.body);
+check(s1.body.cache_size === 0 && s1.body.k0 === null, 'the cached state is lost, as documented', s1.body);
+check(s1.body.max_entries === 100, 'the configured bound survives the recovery', s1.body);
+const again = await get('/fill?n=20');
+check(again.status === 200 && again.body.k0?.i === 0, 'the cache works again after recovery', again);
+const s2 = (await get('/stats')).body;
+check(s2.cache_size === 20 && s2.traps === 1, 'later requests are served normally, no further traps', s2);
+const m = await fetch(base + '/metrics');
+check(m.status === 200 && (await m.text()).includes('fills_total{route="/fill"} 1'), 'metrics recovered too (counted anew after the trap)', m.status);
+console.log(`  ${passed} passed, 0 failed`);
+EOF
+stop_server
+
+step "workerd tests passed"
