@@ -473,7 +473,7 @@ interface HonoLikeContext {
 }
 
 function errorType(err: unknown, status: number): string {
-  if (err instanceof Error) return err.name || 'Error';
+  if (err instanceof Error) return typeof err.name === 'string' && err.name !== '' ? err.name : 'Error';
   if (err !== undefined && err !== null) return typeof err;
   return `http_${status}`;
 }
@@ -506,15 +506,25 @@ export function metricsMiddleware(collector: MetricsCollector = metricsCollector
     const method = c.req.method;
     const path = c.req.routePath ?? 'unknown';
     const status = threw ? 500 : c.res.status;
+    // Metrics must never fail a request (e.g. a label over the limits), and
+    // one refused update must not cost the others: each step on its own.
     try {
       collector.increment('http_requests_total', 1, { method, path });
-      const err = threw ? thrown : c.error;
-      if (err !== undefined || status >= 500) {
+    } catch {
+      // ignored, see above
+    }
+    const err = threw ? thrown : c.error;
+    if (err !== undefined || status >= 500) {
+      try {
         collector.increment('http_errors_total', 1, { method, path, error: errorType(err, status) });
+      } catch {
+        // ignored, see above
       }
+    }
+    try {
       collector.recordResponseTime(Math.max(0, duration));
     } catch {
-      // Metrics must never fail a request (e.g. a label over the limits).
+      // ignored, see above
     }
     if (threw) throw thrown;
   };
