@@ -282,7 +282,8 @@ export class MetricsCollector implements Resettable {
    * counters need a finite value >= 0; a histogram `set` observes `value`.
    */
   set(name: string, type: Metric['type'], value: number, labels?: Labels): void {
-    const code = TYPE_CODES[type];
+    // Own keys only: 'toString' or 'constructor' must not read Object.prototype.
+    const code = hasOwn.call(TYPE_CODES, type) ? TYPE_CODES[type] : undefined;
     if (code === undefined) {
       throw new TypeError(`bounded-services/metrics: type must be 'counter', 'gauge' or 'histogram', got ${describe(type)}`);
     }
