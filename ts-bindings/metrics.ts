@@ -121,6 +121,42 @@ function badLabel(k: string, v: unknown): TypeError {
   return new TypeError(`bounded-services/metrics: label ${JSON.stringify(k)} must be a string, got ${describe(v)}`);
 }
 
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,255}$/;
+const TYPE_NAMES = ['counter', 'gauge', 'histogram'] as const;
+
+/**
+ * Before a series is created for an add (`type` 0) or an observation
+ * (`type` 2) of `value`: the checks the core makes on the operation itself
+ * (src/metrics/mod.rs `add`, `observe`), with its messages, against the
+ * type the family has or would get. An invalid name is left to the core.
+ */
+function precheck(reg: number, name: string, type: number, value: number): void {
+  if (!METRIC_NAME.test(name)) return;
+  const existing = wbg.engineMetricsFamilyType(reg, name);
+  const kind = existing < 0 ? type : existing;
+  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  let message: string | undefined;
+  let range = true;
+  if (type === 0 && kind === 2) {
+    range = false;
+    message = `cannot add to metric "${shown}": it is a histogram`;
+  } else if (type === 2 && kind !== 2) {
+    range = false;
+    message = `cannot observe metric "${shown}": it is a ${TYPE_NAMES[kind] ?? 'counter'}`;
+  } else if (type === 2) {
+    if (!Number.isFinite(value)) message = `observation must be a finite number, got ${value}`;
+  } else if (kind === 0) {
+    if (!Number.isFinite(value)) message = `counter increment must be a finite number, got ${value}`;
+    else if (value < 0) message = `counter increment must not be negative, got ${value}`;
+  } else if (Number.isNaN(value)) {
+    message = 'gauge increment must be a finite number, got NaN';
+  }
+  if (message !== undefined) {
+    const full = `bounded-services/metrics: ${message}`;
+    throw range ? new RangeError(full) : new TypeError(full);
+  }
+}
+
 /** `[name1, value1, name2, value2, ...]` of the own labels, checked. */
 function flatLabels(labels: Labels | undefined): string[] {
   checkLabels(labels);
@@ -209,8 +245,11 @@ export class MetricsCollector implements Resettable {
     }
   }
 
-  /** The packed handle of `name{labels}` for an operation of `type`. */
-  #series(name: string, labels: Labels | undefined, type: number, now: number): number {
+  /**
+   * The packed handle of `name{labels}` for an operation of `type` (0 add,
+   * 2 observe) with `value`.
+   */
+  #series(name: string, labels: Labels | undefined, type: number, value: number, now: number): number {
     let node = this.#trie.get(name) as TrieNode | undefined;
     if (node !== undefined && labels !== undefined) {
       checkLabels(labels);
@@ -226,16 +265,23 @@ export class MetricsCollector implements Resettable {
     }
     const cached = node?.get(END);
     if (cached !== undefined) return cached as number;
-    return this.#resolve(name, labels, type, now);
+    return this.#resolve(name, labels, type, value, now);
   }
 
-  /** Slow path: resolve through the string API and remember the handle. */
-  #resolve(name: string, labels: Labels | undefined, type: number, now: number): number {
+  /**
+   * Slow path: resolve through the string API and remember the handle.
+   * Resolving creates the series (and the family) if missing, so `value` is
+   * checked first, as the core checks it: a refused call must not leave an
+   * empty series behind.
+   */
+  #resolve(name: string, labels: Labels | undefined, type: number, value: number, now: number): number {
     if (typeof name !== 'string') {
       throw new TypeError(`bounded-services/metrics: metric name must be a string, got ${describe(name)}`);
     }
     const flat = flatLabels(labels);
-    const h = wbg.engineMetricsResolve(this.#registry(), name, type, flat, now);
+    const reg = this.#registry();
+    precheck(reg, name, type, value);
+    const h = wbg.engineMetricsResolve(reg, name, type, flat, now);
     if (h < 0) throw failure();
     this.#remember(name, flat, h);
     return h;
@@ -265,12 +311,13 @@ export class MetricsCollector implements Resettable {
     name: string,
     labels: Labels | undefined,
     type: number,
+    value: number,
     op: (reg: number, series: number, now: number) => number,
   ): void {
     if (r === STALE) {
       this.#forget();
       const now = this.#now();
-      r = op(this.#h, this.#series(name, labels, type, now), now);
+      r = op(this.#h, this.#series(name, labels, type, value, now), now);
     }
     if (r < 0) throw failure();
   }
@@ -318,8 +365,8 @@ export class MetricsCollector implements Resettable {
     try {
       const reg = this.#registry();
       const now = this.#now();
-      const r = ex.engineMetricsAdd(reg, this.#series(name, labels, 0, now), amount, now);
-      if (r !== 0) this.#retry(r, name, labels, 0, (g, s, t) => ex.engineMetricsAdd(g, s, amount, t));
+      const r = ex.engineMetricsAdd(reg, this.#series(name, labels, 0, amount, now), amount, now);
+      if (r !== 0) this.#retry(r, name, labels, 0, amount, (g, s, t) => ex.engineMetricsAdd(g, s, amount, t));
     } catch (err) {
       if (!isTrap(err)) throw err;
       recover(err);
@@ -335,8 +382,8 @@ export class MetricsCollector implements Resettable {
     try {
       const reg = this.#registry();
       const now = this.#now();
-      const r = ex.engineMetricsObserve(reg, this.#series(name, labels, 2, now), value, now);
-      if (r !== 0) this.#retry(r, name, labels, 2, (g, s, t) => ex.engineMetricsObserve(g, s, value, t));
+      const r = ex.engineMetricsObserve(reg, this.#series(name, labels, 2, value, now), value, now);
+      if (r !== 0) this.#retry(r, name, labels, 2, value, (g, s, t) => ex.engineMetricsObserve(g, s, value, t));
     } catch (err) {
       if (!isTrap(err)) throw err;
       recover(err);
