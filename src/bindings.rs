@@ -121,13 +121,25 @@ pub fn engine_cache_miss(handle: u32) {
     with_core(handle, (), CacheCore::record_miss);
 }
 
-/// Inserts a new entry. Returns `slot + freed * 2^24` (freed = number of
-/// slots evicted or expired by this call, in the freed buffer), or a
-/// negative error code.
+/// Inserts a new entry. Returns `slot + 2^24 * x`, or a negative error
+/// code, where `x` says what the call freed (evicted or expired):
+/// - `0`: nothing;
+/// - `1 + freed_slot` (at most `2^24`): exactly one slot, given here, so the
+///   common eviction at capacity needs no second call;
+/// - `2^24 + 1 + n`: `n >= 2` slots, listed in the freed buffer.
+///
+/// The result stays below `2^50`, exact in an `f64`.
 #[wasm_bindgen(js_name = engineCacheInsert)]
 pub fn engine_cache_insert(handle: u32, ttl_ms: f64, size: f64, now: f64) -> f64 {
     with_core(handle, -6.0, |core| match core.insert(ttl_ms, size, now) {
-        Ok(slot) => f64::from(slot) + core.freed().len() as f64 * SLOT_RADIX,
+        Ok(slot) => {
+            let x = match core.freed() {
+                [] => 0.0,
+                [one] => 1.0 + f64::from(*one),
+                many => SLOT_RADIX + 1.0 + many.len() as f64,
+            };
+            f64::from(slot) + x * SLOT_RADIX
+        }
         Err(e) => f64::from(e.code()),
     })
 }

@@ -135,7 +135,11 @@ fn engine_exports_with_a_fake_clock() {
     assert_eq!(engine_cache_touch(h, 0, 10_500.0), 1, "hit, nothing freed");
     // Full: inserting evicts the least recently used (slot 1) and reuses it.
     let c = engine_cache_insert(h, 1000.0, 0.0, 10_600.0);
-    assert_eq!(c, 1.0 + 16_777_216.0, "slot 1, one freed");
+    assert_eq!(
+        c,
+        1.0 + 16_777_216.0 * (1.0 + 1.0),
+        "slot 1, one freed: slot 1"
+    );
     // Expired (now > expires_at): a miss that frees the slot.
     assert_eq!(engine_cache_touch(h, 0, 11_001.0), 2);
     assert_eq!(engine_cache_stat(h, 3), 1.0, "one expiration");

@@ -20,6 +20,7 @@ import {
   trapStats,
   type Resettable,
 } from './engine.js';
+import { checkResolution, makeClock } from './clock.js';
 
 /** An entry as the original module stored it (times in ms since epoch). */
 export interface CacheEntry<T = unknown> {
@@ -93,6 +94,14 @@ export interface CacheOptions {
    * whatever this is.
    */
   expireBudget?: number;
+  /**
+   * Milliseconds one clock reading may be reused, as lru-cache's option of
+   * the same name: saves the clock read (~47 ns in Node) on hot loops, at
+   * the price of serving an entry up to this long after it expired. Uses a
+   * timer to drop the reading. Default 0: the clock is read at every call
+   * (exact). Keep 0 in Cloudflare Workers.
+   */
+  ttlResolution?: number;
 }
 
 /** Options of one `set`. */
@@ -275,7 +284,7 @@ export class BoundedCache<V = unknown> implements Resettable {
     this.#defaultTtlMs = ttl * 1000;
     this.#maxKeyLength = maxKeyLength;
     this.#budget = budget;
-    this.#now = options.now ?? Date.now;
+    this.#now = makeClock(options.now ?? Date.now, checkResolution(options.ttlResolution, 'bounded-services/cache'));
     this.#sizeOf =
       options.sizeCalculation ?? (Number.isFinite(maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
     engine();
@@ -344,15 +353,16 @@ export class BoundedCache<V = unknown> implements Resettable {
   #drain(count: number): void {
     const base = ex.engineCacheFreedPtr(this.#h) >>> 2;
     const view = memoryU32();
-    const keys = this.#keys;
-    for (let i = 0; i < count; i++) {
-      const slot = view[base + i];
-      const key = keys[slot];
-      if (key !== undefined) {
-        this.#keyToSlot.delete(key);
-        keys[slot] = undefined;
-        this.#values[slot] = undefined;
-      }
+    for (let i = 0; i < count; i++) this.#forgetSlot(view[base + i]);
+  }
+
+  /** Drops the key and releases the value of a slot the core freed. */
+  #forgetSlot(slot: number): void {
+    const key = this.#keys[slot];
+    if (key !== undefined) {
+      this.#keyToSlot.delete(key);
+      this.#keys[slot] = undefined;
+      this.#values[slot] = undefined;
     }
   }
 
@@ -435,7 +445,12 @@ export class BoundedCache<V = unknown> implements Resettable {
     const r = ex.engineCacheInsert(this.#h, ttlMs, size, now);
     if (r < 0) throw engineError(r, '');
     const slot = r % SLOT_RADIX;
-    if (r >= SLOT_RADIX) this.#drain((r - slot) / SLOT_RADIX);
+    if (r >= SLOT_RADIX) {
+      // See engineCacheInsert: one freed slot comes in the result itself.
+      const x = (r - slot) / SLOT_RADIX;
+      if (x <= SLOT_RADIX) this.#forgetSlot(x - 1);
+      else this.#drain(x - SLOT_RADIX - 1);
+    }
     this.#keyToSlot.set(key, slot);
     this.#keys[slot] = key;
     this.#values[slot] = data;

@@ -751,3 +751,33 @@ describe('getOrLoad', () => {
     assert.equal(get('m'), 1);
   });
 });
+
+describe('ttlResolution (opt-in cached clock)', () => {
+  it('reuses one clock reading for ttlResolution ms, then reads again', async () => {
+    const ck = clock();
+    let reads = 0;
+    const c = new BoundedCache({ now: () => (reads++, ck.now()), ttlResolution: 30 });
+    c.set('k', 1, 1);
+    ck.t = T0 + 5_000; // expired by the clock, but the reading is reused
+    assert.equal(c.get('k'), 1, 'served within the resolution (the documented price)');
+    assert.equal(reads, 1, 'one clock read for the set and the get');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(c.get('k'), null, 'the next reading sees the expiry');
+    assert.equal(reads, 2);
+  });
+
+  it('0 (the default) reads the clock at every call', () => {
+    let reads = 0;
+    const c = new BoundedCache({ now: () => (reads++, T0) });
+    c.set('k', 1);
+    c.get('k');
+    c.get('k');
+    assert.equal(reads, 3);
+  });
+
+  it('rejects a negative or non-finite resolution', () => {
+    assert.throws(() => new BoundedCache({ ttlResolution: -1 }), RangeError);
+    assert.throws(() => new BoundedCache({ ttlResolution: Infinity }), RangeError);
+    assert.throws(() => new BoundedCache({ ttlResolution: '1' as unknown as number }), RangeError);
+  });
+});
