@@ -35,7 +35,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "checking the tools (scripts/setup.sh; installs only what is missing)..."
-bash scripts/setup.sh >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log"; exit 1; }
+bash scripts/setup.sh 2>&1 | sed -u '/^$/d; s/^/           /'
 
 say "building the Rust/Wasm core and the TypeScript package (about 20 s the first time)..."
 bash scripts/build.sh
@@ -64,7 +64,7 @@ until curl -fsS -o /dev/null --max-time 2 "$BASE/" 2>/dev/null; do
   sleep 0.2
 done
 
-say "sending $REQUESTS requests over $USERS user ids, 32 at a time (GET and POST /api/moods/:userId, some failing /api/boom)..."
+say "sending $REQUESTS requests, 32 at a time: reads and writes of /api/moods/:userId (ids drawn from $USERS, half from a hot 100), and some failing /api/boom..."
 load_rc=0
 node "$EX/load.mjs" --base "$BASE" --requests "$REQUESTS" --users "$USERS" --concurrency 32 \
   --errors 20 --posts 50 --time-limit 60 --json "$WORK/load.json" || load_rc=$?

@@ -177,10 +177,24 @@ run_target() {
   stop_server
 }
 
-run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
-run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
+# Each part runs in its own subshell (its server stopped on the way out), so
+# one failing part does not hide the others' results.
+FAILED=()
+part() {
+  local name=$1
+  shift
+  set +e
+  (
+    set -e
+    trap stop_server EXIT
+    "$@"
+  )
+  local rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || FAILED+=("$name")
+}
 
-# ---------------------------------------------------------------------------
+trap_recovery() {
 step "trap recovery in workerd (examples/trap-worker, test-trap core)"
 start_server "$WORK/trap.log" /stats "$TRAP" -- dev --config "$TRAP/wrangler.toml"
 node --input-type=module - "$BASE" <<'EOF'
@@ -215,5 +229,14 @@ check(m.status === 200 && (await m.text()).includes('fills_total{route="/fill"} 
 console.log(`  ${passed} passed, 0 failed`);
 EOF
 stop_server
+}
 
+part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
+part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
+part "trap recovery" trap_recovery
+
+if [ ${#FAILED[@]} -gt 0 ]; then
+  printf '\n---- workerd tests FAILED: %s\n' "$(IFS=,; echo "${FAILED[*]}" | sed 's/,/, /g')"
+  exit 1
+fi
 step "workerd tests passed"
