@@ -13,6 +13,13 @@ use std::fmt;
 /// strings, so its exposition used this spelling. `-0` is written `-0`
 /// (JavaScript writes `0`; Prometheus reads both).
 pub fn push_finite(out: &mut String, v: f64) {
+    // Integers below 2^53 (counters, most gauges): plain digits, no
+    // allocation. -0 keeps its sign through the general path.
+    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 && !(v == 0.0 && v.is_sign_negative())
+    {
+        push_integer(out, v);
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(v);
     let (negative, text) = match text.strip_prefix('-') {
@@ -67,6 +74,29 @@ pub fn push_finite(out: &mut String, v: f64) {
     }
 }
 
+/// Appends an integer-valued `v` with `|v| < 2^53` in decimal.
+fn push_integer(out: &mut String, v: f64) {
+    if v < 0.0 {
+        out.push('-');
+    }
+    let mut n = v.abs() as u64;
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
+}
+
 /// A number displayed as JavaScript would name it in a message: `NaN`,
 /// `Infinity`, `-Infinity`, else the shortest round-trip digits.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,6 +144,10 @@ mod tests {
     fn spelling() {
         assert_eq!(s(3.0), "3");
         assert_eq!(s(-0.0), "-0");
+        assert_eq!(s(0.0), "0");
+        assert_eq!(s(9007199254740991.0), "9007199254740991");
+        assert_eq!(s(-9007199254740991.0), "-9007199254740991");
+        assert_eq!(s(-7.0), "-7");
         assert_eq!(s(0.1), "0.1");
         assert_eq!(s(2.5e-7), "2.5e-7");
         assert_eq!(s(1e300), "1e+300");

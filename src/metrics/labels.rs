@@ -177,10 +177,12 @@ impl<'a> Iterator for KeyLabels<'a> {
             return None;
         }
         let decoded = (|| {
-            let eq = self.rest.find('=')?;
+            // Byte searches: `=` and `:` are ASCII, so their byte positions
+            // are char boundaries.
+            let eq = self.rest.bytes().position(|b| b == b'=')?;
             let name = self.rest.get(..eq)?;
             let after = self.rest.get(eq + 1..)?;
-            let colon = after.find(':')?;
+            let colon = after.bytes().position(|b| b == b':')?;
             let len: usize = after.get(..colon)?.parse().ok()?;
             let start = colon + 1;
             let value = after.get(start..start.checked_add(len)?)?;

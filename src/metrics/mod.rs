@@ -298,7 +298,9 @@ impl<'a> FamilyView<'a> {
             .filter_map(|&slot| reg.slab.at(slot))
             .map(|s| reg.view_of(s))
             .collect();
-        out.sort_by(|a, b| a.labels().cmp(b.labels()));
+        // Decode each key once, not at every comparison (that parsing was
+        // two thirds of an exposition's time).
+        out.sort_by_cached_key(|v| v.labels().collect::<Vec<_>>());
         out
     }
 }
