@@ -632,9 +632,19 @@ impl Harness {
     }
 }
 
+/// Cases: `PROPTEST_CASES` when set (as proptest's own default reads it),
+/// else `default`. Issue #5 asks for at least 10,000 random sequences
+/// against the model.
+fn cases_from_env_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 1500,
+        cases: cases_from_env_or(10_000),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

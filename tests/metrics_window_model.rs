@@ -132,9 +132,18 @@ fn run(window_size: usize, ops: &[Op], exact_mean: bool) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Cases: `PROPTEST_CASES` when set (as proptest's own default reads it),
+/// else `default`.
+fn cases_from_env_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 2000,
+        cases: cases_from_env_or(2000),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

@@ -76,8 +76,17 @@ fn run(ops: &[Op], budget: u32, start: u64) {
     }
 }
 
+/// Cases: `PROPTEST_CASES` when set (as proptest's own default reads it),
+/// else `default`.
+fn cases_from_env_or(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases_from_env_or(3000)))]
     #[test]
     fn wheel_matches_model(ops in prop::collection::vec(op(), 1..80), budget in prop_oneof![Just(u32::MAX), 1u32..5], start in prop_oneof![Just(0u64), 0u64..(1 << 40), Just((1u64 << 36) - 2)]) {
         run(&ops, budget, start);
