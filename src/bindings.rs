@@ -662,6 +662,15 @@ pub fn engine_metrics_resolve(
     })
 }
 
+/// 1 when the packed handle is a family's overflow series, else 0.
+#[wasm_bindgen(js_name = engineMetricsIsOverflow)]
+pub fn engine_metrics_is_overflow(handle: u32, series: f64) -> i32 {
+    let Some(h) = SeriesHandle::unpack(series) else {
+        return 0;
+    };
+    with_registry(handle, 0, |reg| i32::from(reg.is_overflow(h)))
+}
+
 /// Type of a family: 0 counter, 1 gauge, 2 histogram, -1 unknown.
 #[wasm_bindgen(js_name = engineMetricsFamilyType)]
 pub fn engine_metrics_family_type(handle: u32, name: &str) -> i32 {

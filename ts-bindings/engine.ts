@@ -33,6 +33,7 @@ export interface EngineExports {
   engineCacheStat(handle: number, which: number): number;
   engineWasmMemoryBytes(): number;
   engineMetricsFree(handle: number): void;
+  engineMetricsIsOverflow(handle: number, series: number): number;
   engineMetricsAdd(handle: number, series: number, amount: number, now: number): number;
   engineMetricsSetValue(handle: number, series: number, value: number, now: number): number;
   engineMetricsObserve(handle: number, series: number, value: number, now: number): number;

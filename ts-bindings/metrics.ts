@@ -9,7 +9,7 @@
 // resolved once through the slower string path. Handles carry a generation,
 // so a series dropped by stale expiry or `reset()` is detected (the Wasm side
 // answers "stale") and resolved again, never confused with another.
-import { engine, ex, isTrap, recover, track, wbg, type Resettable } from './engine.js';
+import { engine, engineGeneration, ex, isTrap, recover, track, wbg, type Resettable } from './engine.js';
 
 /** A metric as the original module described it. */
 export interface Metric {
@@ -172,6 +172,20 @@ function flatLabels(labels: Labels | undefined): string[] {
   return flat;
 }
 
+/** Frees the registry of a collector the garbage collector took. */
+const finalizer =
+  typeof FinalizationRegistry === 'undefined'
+    ? undefined
+    : new FinalizationRegistry<{ handle: number; gen: number }>(({ handle, gen }) => {
+        // A handle of an instance since replaced (a trap) means nothing now.
+        if (gen !== engineGeneration()) return;
+        try {
+          ex.engineMetricsFree(handle);
+        } catch {
+          // The instance may be unusable; recovery replaces it anyway.
+        }
+      });
+
 /**
  * A metrics collector with the original's surface. Bounded: at most
  * `maxMetrics` names, `maxSeriesPerMetric` label sets per name (plus one
@@ -226,11 +240,29 @@ export class MetricsCollector implements Resettable {
     );
     if (h < 0) throw failure();
     this.#h = h;
+    finalizer?.register(this, { handle: h, gen: engineGeneration() }, this);
     return h;
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
   onEngineReset(): void {
+    finalizer?.unregister(this);
+    this.#h = -1;
+    this.#forget();
+  }
+
+  /**
+   * Frees the collector's registry in Wasm now (the garbage collector would
+   * do it later). Using the collector afterwards starts a new, empty one.
+   */
+  dispose(): void {
+    if (this.#h < 0) return;
+    finalizer?.unregister(this);
+    try {
+      ex.engineMetricsFree(this.#h);
+    } catch {
+      // A trapped instance has nothing left to free.
+    }
     this.#h = -1;
     this.#forget();
   }
@@ -283,7 +315,10 @@ export class MetricsCollector implements Resettable {
     precheck(reg, name, type, value);
     const h = wbg.engineMetricsResolve(reg, name, type, flat, now);
     if (h < 0) throw failure();
-    this.#remember(name, flat, h);
+    // A label set folded into the overflow series is not cached: each of its
+    // updates resolves again, so `overflow_events` counts every one of them,
+    // whatever the cache holds.
+    if (ex.engineMetricsIsOverflow(reg, h) !== 1) this.#remember(name, flat, h);
     return h;
   }
 
@@ -347,7 +382,7 @@ export class MetricsCollector implements Resettable {
       if (h < 0) throw failure();
       // A retype drops the family's series: forget every handle.
       this.#forget();
-      this.#remember(name, flat, h);
+      if (ex.engineMetricsIsOverflow(reg, h) !== 1) this.#remember(name, flat, h);
     });
   }
 

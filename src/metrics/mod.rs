@@ -837,6 +837,16 @@ impl Registry {
         self.slab.get(h.slot, h.generation).is_some()
     }
 
+    /// True when `h` refers to a family's overflow series
+    /// (`bs_overflow="true"`). A caller caching handles per label set should
+    /// not cache these, so every update of a folded label set goes through
+    /// [`resolve`](Self::resolve) and is counted in `overflow_events`.
+    pub fn is_overflow(&self, h: SeriesHandle) -> bool {
+        self.slab
+            .get(h.slot, h.generation)
+            .is_some_and(|s| &*s.key == OVERFLOW_KEY)
+    }
+
     /// The original's `set(name, type, value, labels)`: the family ends up
     /// with type `metric_type`. If it exists with another type, all its
     /// series are dropped (their handles become invalid) and it is recreated

@@ -439,7 +439,9 @@ describe('cardinality cap', () => {
     assert.equal(total, 1000 + 5 + 7, 'nothing lost');
     assert.equal(valueOf(text, `api_calls_total{${OVERFLOW_LABEL}="true"}`), 990 + 7);
     assert.equal(valueOf(text, 'api_calls_total{user="u3"}'), 6);
-    assert.equal(m.getStats().overflow_events, 990, "990 label sets folded (u999 again is not a new one)");
+    // Every update folded into the overflow series counts, a repeat too (so
+    // the figure does not depend on which handles the facade has cached).
+    assert.equal(m.getStats().overflow_events, 990 + 1, '990 folded label sets, u999 once more');
 
     // The same through getSnapshot on the built-in request counter.
     for (let i = 0; i < 1000; i++) m.increment('http_requests_total', 1, { method: 'GET', path: `/u/${i}` });
@@ -448,7 +450,7 @@ describe('cardinality cap', () => {
     assert.equal(Object.keys(s.requests_by_endpoint).length, 10, 'the overflow series has no path');
     const after = m.toPrometheusFormat();
     assert.equal(familyLines(after, 'http_requests_total').length, 1 + 10 + 1, 'unlabelled + 10 + overflow');
-    assert.equal(m.getStats().overflow_events, 990 + 990);
+    assert.equal(m.getStats().overflow_events, 991 + 990);
   });
 });
 
