@@ -102,6 +102,12 @@ export interface CacheOptions {
    * (exact). Keep 0 in Cloudflare Workers.
    */
   ttlResolution?: number;
+  /**
+   * Longest a `getOrLoad` caller waits for a load another caller started
+   * (ms). Past it the other load is taken as stuck — e.g. its request was
+   * cancelled — and this caller loads afresh. Default 10,000.
+   */
+  loadTimeout?: number;
 }
 
 /** Options of one `set`. */
@@ -235,6 +241,7 @@ export class BoundedCache<V = unknown> implements Resettable {
   readonly #now: () => number;
   readonly #sizeOf: ((value: unknown, key: string) => number) | undefined;
   readonly #budget: number;
+  readonly #loadTimeout: number;
   readonly #options: Readonly<CacheOptions>;
 
   constructor(options: CacheOptions = {}) {
@@ -246,12 +253,14 @@ export class BoundedCache<V = unknown> implements Resettable {
     const ttl = options.ttl ?? DEFAULT_TTL;
     const maxKeyLength = options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
     const budget = options.expireBudget ?? 8;
+    const loadTimeout = options.loadTimeout ?? 10_000;
     for (const [name, v] of [
       ['maxEntries', maxEntries],
       ['maxBytes', maxBytes],
       ['ttl', ttl],
       ['maxKeyLength', maxKeyLength],
       ['expireBudget', budget],
+      ['loadTimeout', loadTimeout],
     ] as const) {
       if (typeof v !== 'number') {
         throw new TypeError(`bounded-services/cache: option ${name} must be a number, got ${describe(v)}`);
@@ -272,6 +281,9 @@ export class BoundedCache<V = unknown> implements Resettable {
     if (!Number.isInteger(budget) || budget < 0) {
       throw new RangeError(`bounded-services/cache: expireBudget must be a non-negative integer, got ${budget}`);
     }
+    if (Number.isNaN(loadTimeout) || loadTimeout < 0) {
+      throw new RangeError(`bounded-services/cache: loadTimeout must be a number of ms >= 0, got ${loadTimeout}`);
+    }
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new TypeError('bounded-services/cache: option now must be a function returning milliseconds');
     }
@@ -284,6 +296,7 @@ export class BoundedCache<V = unknown> implements Resettable {
     this.#defaultTtlMs = ttl * 1000;
     this.#maxKeyLength = maxKeyLength;
     this.#budget = budget;
+    this.#loadTimeout = Math.min(loadTimeout, 2_147_483_647);
     this.#now = makeClock(options.now ?? Date.now, checkResolution(options.ttlResolution, 'bounded-services/cache'));
     this.#sizeOf =
       options.sizeCalculation ?? (Number.isFinite(maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
@@ -546,7 +559,11 @@ export class BoundedCache<V = unknown> implements Resettable {
     const hit = this.#guard(() => this.#lookup(key));
     if (hit !== ABSENT) return Promise.resolve(hit as T);
     const pending = this.#inflight.get(key);
-    if (pending !== undefined) return pending.promise as Promise<T>;
+    if (pending !== undefined) return this.#join(key, pending, loader, ttlMs) as Promise<T>;
+    return this.#startLoad(key, loader, ttlMs);
+  }
+
+  #startLoad<T>(key: string, loader: () => T | Promise<T>, ttlMs: number): Promise<T> {
     const flight: InFlight = { promise: undefined as unknown as Promise<unknown>, stale: false };
     const promise = (async () => {
       try {
@@ -560,6 +577,51 @@ export class BoundedCache<V = unknown> implements Resettable {
     flight.promise = promise;
     this.#inflight.set(key, flight);
     return promise;
+  }
+
+  /**
+   * Waits for a load another caller started, for at most `loadTimeout` ms.
+   * The pending timer also matters in Cloudflare Workers: there the other
+   * caller is usually another request, and a request awaiting only a promise
+   * that another request settles has nothing of its own pending, so workerd
+   * may cancel it as hung (a 500, seen under load). Past the deadline the
+   * joined load is taken as stuck (its request may have been cancelled and
+   * will never settle it): it is dropped, its late result will not be
+   * stored, and this caller loads afresh.
+   */
+  #join<T>(key: string, flight: InFlight, loader: () => T | Promise<T>, ttlMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        if (this.#inflight.get(key) === flight) {
+          flight.stale = true;
+          this.#inflight.delete(key);
+        }
+        const next = this.#inflight.get(key);
+        (next !== undefined ? this.#join(key, next, loader, ttlMs) : this.#startLoad(key, loader, ttlMs)).then(
+          resolve,
+          reject,
+        );
+      }, this.#loadTimeout);
+      // Not unref'd in Node: the deadline is real work still to come (a load
+      // afresh) and is cleared as soon as the joined load settles.
+      flight.promise.then(
+        (v) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        (e: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Removes every entry and resets hits and misses (as the original). */

@@ -781,3 +781,35 @@ describe('ttlResolution (opt-in cached clock)', () => {
     assert.throws(() => new BoundedCache({ ttlResolution: '1' as unknown as number }), RangeError);
   });
 });
+
+describe('getOrLoad waiting on a stuck load (loadTimeout)', () => {
+  it('a waiter past loadTimeout drops the stuck load and loads afresh; the late result is not stored', async () => {
+    const c = new BoundedCache({ now: clock().now, loadTimeout: 20 });
+    const stuck = deferred<string>();
+    const owner = c.getOrLoad('k', () => stuck.promise);
+    let calls = 0;
+    const waiter = await c.getOrLoad('k', async () => (calls++, 'fresh'));
+    assert.equal(waiter, 'fresh');
+    assert.equal(calls, 1);
+    assert.equal(c.peek('k'), 'fresh');
+    stuck.resolve('late');
+    assert.equal(await owner, 'late', 'the owner still gets its own result');
+    assert.equal(c.peek('k'), 'fresh', 'the late result of the dropped load is not stored');
+  });
+
+  it('waiters within loadTimeout share the load (no second loader call)', async () => {
+    const c = new BoundedCache({ now: clock().now, loadTimeout: 5_000 });
+    const d = deferred<string>();
+    let calls = 0;
+    const a = c.getOrLoad('k', () => (calls++, d.promise));
+    const b = c.getOrLoad('k', () => (calls++, d.promise));
+    d.resolve('v');
+    assert.deepEqual(await Promise.all([a, b]), ['v', 'v']);
+    assert.equal(calls, 1);
+  });
+
+  it('rejects a bad loadTimeout', () => {
+    assert.throws(() => new BoundedCache({ loadTimeout: -1 }), RangeError);
+    assert.throws(() => new BoundedCache({ loadTimeout: '5' as unknown as number }), TypeError);
+  });
+});
