@@ -30,8 +30,52 @@ const SLOT_RADIX: f64 = 16_777_216.0; // 2^24 = MAX_MAX_ENTRIES
 /// Longest key accepted by the public API, in UTF-16 code units.
 pub const MAX_KEY_LENGTH: u32 = 16_384;
 
+/// Values addressed by small integer handles (what JavaScript holds);
+/// freed handles are reused, so the table never outgrows the peak number of
+/// live values.
+struct Handles<T> {
+    items: Vec<Option<T>>,
+}
+
+impl<T> Handles<T> {
+    const fn new() -> Self {
+        Handles { items: Vec::new() }
+    }
+
+    /// Stores `value` and returns its handle.
+    fn insert(&mut self, value: T) -> i32 {
+        match self.items.iter().position(Option::is_none) {
+            Some(free) => {
+                if let Some(cell) = self.items.get_mut(free) {
+                    *cell = Some(value);
+                }
+                free as i32
+            }
+            None => {
+                self.items.push(Some(value));
+                self.items.len() as i32 - 1
+            }
+        }
+    }
+
+    /// Drops the value of `handle`, if any.
+    fn remove(&mut self, handle: u32) {
+        if let Some(cell) = self.items.get_mut(handle as usize) {
+            *cell = None;
+        }
+    }
+
+    fn get_mut(&mut self, handle: u32) -> Option<&mut T> {
+        self.items.get_mut(handle as usize).and_then(Option::as_mut)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().flatten()
+    }
+}
+
 thread_local! {
-    static CORES: RefCell<Vec<Option<CacheCore>>> = const { RefCell::new(Vec::new()) };
+    static CORES: RefCell<Handles<CacheCore>> = const { RefCell::new(Handles::new()) };
 }
 
 /// Runs `f` on a live core. A `RefCell` still borrowed here means an
@@ -43,9 +87,9 @@ fn with_core<R>(handle: u32, default: R, f: impl FnOnce(&mut CacheCore) -> R) ->
         let Ok(mut cores) = cell.try_borrow_mut() else {
             core::arch::wasm32::unreachable()
         };
-        match cores.get_mut(handle as usize) {
-            Some(Some(core)) => f(core),
-            _ => default,
+        match cores.get_mut(handle) {
+            Some(core) => f(core),
+            None => default,
         }
     })
 }
@@ -81,27 +125,13 @@ pub fn engine_cache_new(max_entries: f64, max_bytes: f64, expire_budget: f64) ->
         Ok(core) => core,
         Err(e) => return e.code(),
     };
-    CORES.with_borrow_mut(|cores| {
-        if let Some(free) = cores.iter().position(Option::is_none) {
-            if let Some(cell) = cores.get_mut(free) {
-                *cell = Some(core);
-            }
-            free as i32
-        } else {
-            cores.push(Some(core));
-            cores.len() as i32 - 1
-        }
-    })
+    CORES.with_borrow_mut(|cores| cores.insert(core))
 }
 
 /// Drops a cache core and its memory.
 #[wasm_bindgen(js_name = engineCacheFree)]
 pub fn engine_cache_free(handle: u32) {
-    CORES.with_borrow_mut(|cores| {
-        if let Some(cell) = cores.get_mut(handle as usize) {
-            *cell = None;
-        }
-    });
+    CORES.with_borrow_mut(|cores| cores.remove(handle));
 }
 
 /// A lookup of a live slot: returns `-1` for an unknown slot, else
@@ -474,16 +504,19 @@ pub fn clean_expired() -> Result<(), JsValue> {
     })
 }
 
-/// Memory figures of this Wasm instance: `cache_size` (entries in the
-/// module-level cache), `cache_memory_kb` (heap of the cache cores, an
-/// estimate from capacities), `metrics_count`, `response_times_count`, and
-/// `wasm_memory_bytes` (measured: the linear memory's size).
+/// Memory figures of this Wasm instance's module-level cache and metrics
+/// registry: `cache_size` (entries), `cache_memory_kb` (heap of the cache
+/// cores, an estimate from capacities), `metrics_count` (metric names),
+/// `response_times_count` (samples in the window), and `wasm_memory_bytes`
+/// (measured: the linear memory's size).
 #[wasm_bindgen(js_name = getMemoryStats)]
 pub fn get_memory_stats() -> Result<JsValue, JsValue> {
     let (size, core_bytes) =
         with_default(|c| Ok((c.inner.core().len(), c.inner.core().heap_bytes())))?;
     let engine_bytes: usize =
-        CORES.with_borrow(|cores| cores.iter().flatten().map(CacheCore::heap_bytes).sum());
+        CORES.with_borrow(|cores| cores.iter().map(CacheCore::heap_bytes).sum());
+    let (metrics, window) =
+        with_default_registry(|reg| Ok((reg.family_count(), reg.window_len())))?;
     let obj = Object::new();
     set_field(&obj, "cache_size", f64::from(size));
     set_field(
@@ -491,8 +524,8 @@ pub fn get_memory_stats() -> Result<JsValue, JsValue> {
         "cache_memory_kb",
         (core_bytes + engine_bytes) as f64 / 1024.0,
     );
-    set_field(&obj, "metrics_count", 0.0);
-    set_field(&obj, "response_times_count", 0.0);
+    set_field(&obj, "metrics_count", metrics as f64);
+    set_field(&obj, "response_times_count", window as f64);
     set_field(&obj, "wasm_memory_bytes", engine_wasm_memory_bytes());
     Ok(obj.into())
 }
@@ -504,7 +537,7 @@ pub fn get_memory_stats() -> Result<JsValue, JsValue> {
 use crate::metrics::{MetricType, MetricsError, MetricsOptions, Registry, SeriesHandle};
 
 thread_local! {
-    static REGISTRIES: RefCell<Vec<Option<Registry>>> = const { RefCell::new(Vec::new()) };
+    static REGISTRIES: RefCell<Handles<Registry>> = const { RefCell::new(Handles::new()) };
     /// The message and class of the last metrics error, for the facade.
     static LAST_ERROR: RefCell<(bool, String)> = const { RefCell::new((false, String::new())) };
 }
@@ -531,9 +564,9 @@ fn remember(e: &MetricsError) -> i32 {
 }
 
 fn with_registry<R>(handle: u32, default: R, f: impl FnOnce(&mut Registry) -> R) -> R {
-    REGISTRIES.with_borrow_mut(|regs| match regs.get_mut(handle as usize) {
-        Some(Some(reg)) => f(reg),
-        _ => default,
+    REGISTRIES.with_borrow_mut(|regs| match regs.get_mut(handle) {
+        Some(reg) => f(reg),
+        None => default,
     })
 }
 
@@ -582,27 +615,13 @@ pub fn engine_metrics_new(
         Ok(r) => r,
         Err(e) => return remember(&e),
     };
-    REGISTRIES.with_borrow_mut(|regs| {
-        if let Some(free) = regs.iter().position(Option::is_none) {
-            if let Some(cell) = regs.get_mut(free) {
-                *cell = Some(reg);
-            }
-            free as i32
-        } else {
-            regs.push(Some(reg));
-            regs.len() as i32 - 1
-        }
-    })
+    REGISTRIES.with_borrow_mut(|regs| regs.insert(reg))
 }
 
 /// Drops a registry.
 #[wasm_bindgen(js_name = engineMetricsFree)]
 pub fn engine_metrics_free(handle: u32) {
-    REGISTRIES.with_borrow_mut(|regs| {
-        if let Some(cell) = regs.get_mut(handle as usize) {
-            *cell = None;
-        }
-    });
+    REGISTRIES.with_borrow_mut(|regs| regs.remove(handle));
 }
 
 /// Message of the last `FAILED` result.
@@ -851,5 +870,102 @@ pub fn engine_metrics_stat(handle: u32, which: u32) -> f64 {
         5 => reg.approx_heap_bytes() as f64,
         6 => reg.window_mean(),
         _ => f64::NAN,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The public wasm-bindgen metrics API, on a module-level registry.
+// ---------------------------------------------------------------------------
+
+thread_local! {
+    static DEFAULT_REGISTRY: RefCell<Option<Registry>> = const { RefCell::new(None) };
+}
+
+fn metrics_error(e: &MetricsError) -> JsValue {
+    match e.kind() {
+        crate::metrics::ErrorKind::RangeError => range_error(&e.to_string()),
+        crate::metrics::ErrorKind::TypeError => type_error(&e.to_string()),
+    }
+}
+
+fn with_default_registry<R>(
+    f: impl FnOnce(&mut Registry) -> Result<R, MetricsError>,
+) -> Result<R, JsValue> {
+    DEFAULT_REGISTRY.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = Some(Registry::new(MetricsOptions::default()).map_err(|e| metrics_error(&e))?);
+        }
+        match slot.as_mut() {
+            Some(reg) => f(reg).map_err(|e| metrics_error(&e)),
+            None => Err(type_error("default metrics registry unavailable")),
+        }
+    })
+}
+
+/// Label pairs of a plain object `{ name: value, ... }` (values must be
+/// strings).
+fn labels_of(labels: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    if labels.is_undefined() || labels.is_null() {
+        return Ok(Vec::new());
+    }
+    let Some(obj) = labels.dyn_ref::<Object>() else {
+        return Err(type_error("labels must be an object of strings"));
+    };
+    let mut out = Vec::new();
+    for entry in Object::entries(obj).iter() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            return Err(type_error("label values must be strings"));
+        };
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// Adds `amount` (default 1) to the series `name{labels}` of the module-level
+/// registry; an unknown name becomes a counter.
+#[wasm_bindgen]
+pub fn increment(name: &str, amount: Option<f64>, labels: JsValue) -> Result<(), JsValue> {
+    let pairs = labels_of(&labels)?;
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let now = js_sys::Date::now();
+    with_default_registry(|reg| {
+        reg.increment(name, amount.unwrap_or(1.0), &refs, now)
+            .map(|_| ())
+    })
+}
+
+/// Records one response time in ms (O(1)): window, mean gauge, histogram.
+#[wasm_bindgen(js_name = recordResponseTime)]
+pub fn record_response_time(ms: f64) -> Result<(), JsValue> {
+    with_default_registry(|reg| reg.record_response_time(ms, f64::NAN))
+}
+
+/// Exact nearest-rank percentile of the response-time window (0 when
+/// empty); `RangeError` outside [0, 100].
+#[wasm_bindgen(js_name = getPercentile)]
+pub fn get_percentile(p: f64) -> Result<f64, JsValue> {
+    with_default_registry(|reg| reg.percentile(p))
+}
+
+/// The module-level registry in the Prometheus text format 0.0.4.
+#[wasm_bindgen(js_name = toPrometheusFormat)]
+pub fn to_prometheus_format() -> Result<String, JsValue> {
+    let now = js_sys::Date::now();
+    with_default_registry(|reg| {
+        reg.expire_stale(now, usize::MAX);
+        Ok(reg.to_prometheus_text())
+    })
+}
+
+/// Resets the module-level registry to the seven built-in metrics at 0.
+#[wasm_bindgen(js_name = resetMetrics)]
+pub fn reset_metrics() -> Result<(), JsValue> {
+    with_default_registry(|reg| {
+        reg.reset();
+        Ok(())
     })
 }

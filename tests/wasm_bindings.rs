@@ -151,3 +151,42 @@ fn engine_exports_with_a_fake_clock() {
     engine_cache_free(h);
     assert_eq!(engine_cache_touch(h, 1, 0.0), -1, "freed handle");
 }
+
+#[wasm_bindgen_test]
+fn metrics_module_level_api() {
+    reset_metrics().unwrap();
+    increment("http_requests_total", None, JsValue::UNDEFINED).unwrap();
+    let labels = Object::new();
+    Reflect::set(&labels, &"path".into(), &"/a \"quoted\"\nline".into()).unwrap();
+    increment("http_requests_total", Some(2.0), labels.into()).unwrap();
+    for ms in 1..=100 {
+        record_response_time(f64::from(ms)).unwrap();
+    }
+    assert_eq!(get_percentile(99.0).unwrap(), 99.0);
+    assert_eq!(get_percentile(0.0).unwrap(), 0.0);
+    let text = to_prometheus_format().unwrap();
+    assert!(text.contains("\nhttp_requests_total 1\n"), "{text}");
+    assert!(text.contains("http_requests_total{path=\"/a \\\"quoted\\\"\\nline\"} 2\n"), "{text}");
+    assert!(text.contains("\nresponse_time_ms 51\n"), "{text}");
+    assert!(text.ends_with('\n'));
+    let mem = get_memory_stats().unwrap();
+    assert_eq!(field(&mem, "response_times_count"), 100.0);
+    assert_eq!(field(&mem, "metrics_count"), 8.0);
+}
+
+#[wasm_bindgen_test]
+fn metrics_bad_input_is_typed_and_changes_nothing() {
+    reset_metrics().unwrap();
+    let before = to_prometheus_format().unwrap();
+    let err = record_response_time(f64::NAN).unwrap_err();
+    assert!(is_error(&err, "RangeError"));
+    let err = record_response_time(-1.0).unwrap_err();
+    assert!(is_error(&err, "RangeError"));
+    let err = increment("bad name", None, JsValue::UNDEFINED).unwrap_err();
+    assert!(is_error(&err, "TypeError"));
+    let err = get_percentile(101.0).unwrap_err();
+    assert!(is_error(&err, "RangeError"));
+    let err = increment("x_total", Some(-1.0), JsValue::UNDEFINED).unwrap_err();
+    assert!(is_error(&err, "RangeError"));
+    assert_eq!(to_prometheus_format().unwrap(), before);
+}
