@@ -353,7 +353,7 @@ impl CacheCore {
         }
         self.len += 1;
         self.bytes += size;
-        let expires_at = self.now + ttl_ms;
+        let expires_at = self.expiry(ttl_ms);
         if let Some(e) = self.entry_mut(slot) {
             *e = Entry {
                 expires_at,
@@ -389,7 +389,7 @@ impl CacheCore {
             _ => return Err(CacheError::UnknownSlot(slot)),
         };
         self.begin(now);
-        let expires_at = self.now + ttl_ms;
+        let expires_at = self.expiry(ttl_ms);
         if let Some(e) = self.entry_mut(slot) {
             e.expires_at = expires_at;
             e.size = size;
@@ -552,6 +552,17 @@ impl CacheCore {
             });
         }
         Ok(())
+    }
+
+    /// Absolute expiry of an entry stored now with `ttl_ms` (checked). An
+    /// infinite TTL never expires, even before any finite time was seen
+    /// (`-Infinity + Infinity` would be NaN: `get` would hit and `peek` miss).
+    fn expiry(&self, ttl_ms: f64) -> f64 {
+        if ttl_ms == f64::INFINITY {
+            f64::INFINITY
+        } else {
+            self.now + ttl_ms
+        }
     }
 
     /// Starts a mutating call: clears `freed` and advances the clock.

@@ -227,3 +227,29 @@ proptest! {
         run(&ops, max_entries, bytes, budget, false);
     }
 }
+
+/// Found by `fuzz/fuzz_targets/cache_ops.rs`: an entry stored with an
+/// infinite TTL before the cache had seen any finite time (an injected clock
+/// returning NaN) got `expires_at = -Infinity + Infinity = NaN`, so `get`
+/// hit (`now > NaN` is false) while `peek` missed (`now <= NaN` is false).
+#[test]
+fn infinite_ttl_before_any_finite_time() {
+    let mut cache: KeyedCache<u8, u64> = KeyedCache::new(CacheOptions {
+        max_entries: 2,
+        max_bytes: f64::INFINITY,
+        expire_budget: u32::MAX,
+    })
+    .unwrap();
+    cache.set(1, 7, f64::INFINITY, 0.0, f64::NAN).unwrap();
+    cache.core().check_invariants();
+    assert_eq!(cache.peek(&1, f64::NAN).copied(), Some(7));
+    assert_eq!(cache.get(&1, f64::NAN).copied(), Some(7));
+    assert_eq!(cache.peek(&1, 1e12).copied(), Some(7), "never expires");
+    assert_eq!(cache.get(&1, 1e15).copied(), Some(7));
+    // A finite TTL set before any finite time expires at the first finite one.
+    let mut cache: KeyedCache<u8, u64> = KeyedCache::new(CacheOptions::default()).unwrap();
+    cache.set(2, 8, 1000.0, 0.0, f64::NAN).unwrap();
+    assert_eq!(cache.peek(&2, f64::NAN).copied(), Some(8));
+    assert_eq!(cache.get(&2, 5.0), None);
+    cache.core().check_invariants();
+}
