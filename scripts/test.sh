@@ -26,6 +26,9 @@ BS_FEATURES=test-trap bash scripts/build.sh
 step "wasm-pack test --headless --chrome (bindings in Chromium)"
 wasm-pack test --headless --chrome --mode no-install
 
+step "trap recovery of the facade in headless Chromium"
+bash scripts/test-browser.sh
+
 step "TypeScript tests in Node (package imported by name)"
 node --expose-gc --import tsx --test --test-concurrency=1 tests/ts/*.test.ts
 
