@@ -51,7 +51,11 @@ enum Size {
 enum Op {
     Get(u8),
     Peek(u8),
-    Set { key: u8, ttl: Ttl, size: Size },
+    Set {
+        key: u8,
+        ttl: Ttl,
+        size: Size,
+    },
     Del(u8),
     CleanExpired,
     Clear,
@@ -171,22 +175,40 @@ fn size_of(s: Size) -> f64 {
 fn tame(ops: &[Op]) -> bool {
     ops.iter().all(|op| match *op {
         Op::RawTime(_) | Op::StepBack(_) => false,
-        Op::Set { ttl: Ttl::Raw(_), .. } => false,
-        Op::Set { size: Size::Raw(_), .. } => false,
+        Op::Set {
+            ttl: Ttl::Raw(_), ..
+        } => false,
+        Op::Set {
+            size: Size::Raw(_), ..
+        } => false,
         _ => true,
     })
 }
 
 fuzz_target!(|input: Input| {
     let max_entries = u32::from(input.max_entries % 24) + 1;
-    let max_bytes = input.max_bytes.map_or(f64::INFINITY, |b| f64::from(b % 400) + 1.0);
-    let budget = if input.budget >= 128 { u32::MAX } else { u32::from(input.budget % 6) };
+    let max_bytes = input
+        .max_bytes
+        .map_or(f64::INFINITY, |b| f64::from(b % 400) + 1.0);
+    let budget = if input.budget >= 128 {
+        u32::MAX
+    } else {
+        u32::from(input.budget % 6)
+    };
     let ops = &input.ops[..input.ops.len().min(400)];
     let exact = budget == u32::MAX && tame(ops);
 
-    let options = CacheOptions { max_entries, max_bytes, expire_budget: budget };
+    let options = CacheOptions {
+        max_entries,
+        max_bytes,
+        expire_budget: budget,
+    };
     let mut cache: KeyedCache<u8, u64> = KeyedCache::new(options).expect("valid options");
-    let mut model = Model { max_entries: max_entries as usize, max_bytes, ..Model::default() };
+    let mut model = Model {
+        max_entries: max_entries as usize,
+        max_bytes,
+        ..Model::default()
+    };
     // Latest value and absolute expiry per key that may still be stored.
     let mut latest: HashMap<u8, (u64, f64)> = HashMap::new();
     // The time the caller passes, and the largest finite time passed so far.
@@ -213,7 +235,10 @@ fuzz_target!(|input: Input| {
                     // A miss on a stored, unexpired key is only allowed when
                     // it was evicted, and then it is gone from the key map.
                     if !(clock > exp) {
-                        assert!(!cache.contains_key(&k), "a miss on a present, live key (step {i})");
+                        assert!(
+                            !cache.contains_key(&k),
+                            "a miss on a present, live key (step {i})"
+                        );
                     }
                 }
                 if exact {
@@ -228,12 +253,21 @@ fuzz_target!(|input: Input| {
                 let got = cache.peek(&k, now).copied();
                 let clock = cache.core().now();
                 if let Some(v) = got {
-                    let (lv, exp) = latest.get(&k).copied().expect("a peek hit on a key never set");
+                    let (lv, exp) = latest
+                        .get(&k)
+                        .copied()
+                        .expect("a peek hit on a key never set");
                     assert_eq!(v, lv, "peek returns the latest value (step {i})");
-                    assert!(!(clock > exp), "peek never returns an expired value (step {i})");
+                    assert!(
+                        !(clock > exp),
+                        "peek never returns an expired value (step {i})"
+                    );
                 } else if let Some(&(_, exp)) = latest.get(&k) {
                     if !(clock > exp) {
-                        assert!(!cache.contains_key(&k), "peek misses a present, live key (step {i})");
+                        assert!(
+                            !cache.contains_key(&k),
+                            "peek misses a present, live key (step {i})"
+                        );
                     }
                 }
                 assert_eq!(cache.core().stats(), stats, "peek counts nothing");
@@ -242,11 +276,19 @@ fuzz_target!(|input: Input| {
                     assert_eq!(got, model.peek(k, clock), "peek {k} at step {i}");
                 }
             }
-            Op::Set { key, ttl, size: size_spec } => {
+            Op::Set {
+                key,
+                ttl,
+                size: size_spec,
+            } => {
                 let key = key % KEYS;
                 let ttl = ttl_ms(ttl);
                 let size = size_of(size_spec);
-                let valid = !ttl.is_nan() && ttl >= 0.0 && size.is_finite() && size >= 0.0 && size <= max_bytes;
+                let valid = !ttl.is_nan()
+                    && ttl >= 0.0
+                    && size.is_finite()
+                    && size >= 0.0
+                    && size <= max_bytes;
                 if valid && matches!(size_spec, Size::Raw(_)) {
                     continue; // see `Size::Raw`
                 }
@@ -256,12 +298,31 @@ fuzz_target!(|input: Input| {
                 let present_before = cache.contains_key(&key);
                 let r = cache.set(key, value, ttl, size, now);
                 if !valid {
-                    assert!(r.is_err(), "set with ttl {ttl} size {size} must be refused (step {i})");
+                    assert!(
+                        r.is_err(),
+                        "set with ttl {ttl} size {size} must be refused (step {i})"
+                    );
                     assert_eq!(cache.len(), len_before, "a refused set changes nothing");
-                    assert_eq!(cache.core().bytes(), bytes_before, "a refused set changes nothing");
-                    assert_eq!(cache.core().stats(), stats_before, "a refused set changes nothing");
-                    assert_eq!(cache.contains_key(&key), present_before, "a refused set changes nothing");
-                    assert_eq!(cache.core().now(), clock_before, "a refused set reads no time");
+                    assert_eq!(
+                        cache.core().bytes(),
+                        bytes_before,
+                        "a refused set changes nothing"
+                    );
+                    assert_eq!(
+                        cache.core().stats(),
+                        stats_before,
+                        "a refused set changes nothing"
+                    );
+                    assert_eq!(
+                        cache.contains_key(&key),
+                        present_before,
+                        "a refused set changes nothing"
+                    );
+                    assert_eq!(
+                        cache.core().now(),
+                        clock_before,
+                        "a refused set reads no time"
+                    );
                 } else {
                     assert!(r.is_ok(), "valid set refused: {r:?} (step {i})");
                     reads_clock = true;
@@ -274,7 +335,11 @@ fuzz_target!(|input: Input| {
                     // A fresh entry is stored and readable at once.
                     assert!(cache.contains_key(&key), "a fresh set is stored (step {i})");
                     if !(clock > exp) {
-                        assert_eq!(cache.peek(&key, now).copied(), Some(value), "a fresh set is readable (step {i})");
+                        assert_eq!(
+                            cache.peek(&key, now).copied(),
+                            Some(value),
+                            "a fresh set is readable (step {i})"
+                        );
                     }
                 }
             }
@@ -300,7 +365,10 @@ fuzz_target!(|input: Input| {
                 // Nothing expired survives a full sweep.
                 for (&k, &(_, exp)) in &latest {
                     if clock > exp {
-                        assert!(!cache.contains_key(&k), "key {k} expired but kept by clean_expired");
+                        assert!(
+                            !cache.contains_key(&k),
+                            "key {k} expired but kept by clean_expired"
+                        );
                     }
                 }
                 if exact {
@@ -334,18 +402,29 @@ fuzz_target!(|input: Input| {
         };
         assert_eq!(clock, expected, "clock after step {i} ({op:?}, now {now})");
         assert!(clock >= clock_before, "the clock stepped back (step {i})");
-        assert!(clock == f64::NEG_INFINITY || clock <= max_seen, "the clock is a time it was given");
+        assert!(
+            clock == f64::NEG_INFINITY || clock <= max_seen,
+            "the clock is a time it was given"
+        );
         cache.core().check_invariants();
         assert!(cache.len() <= max_entries as usize, "max_entries bound");
         assert!(cache.core().bytes() <= max_bytes, "max_bytes bound");
-        assert_eq!(cache.len(), cache.core().len() as usize, "key map and core agree");
+        assert_eq!(
+            cache.len(),
+            cache.core().len() as usize,
+            "key map and core agree"
+        );
         if exact {
             let mut keys: Vec<u8> = model.items.iter().map(|i| i.0).collect();
             keys.sort_unstable();
             let real: Vec<u8> = (0..KEYS).filter(|k| cache.contains_key(k)).collect();
             assert_eq!(real, keys, "same keys stored after step {i} ({op:?})");
             assert_eq!(cache.core().stats().hits, model.hits, "hits after step {i}");
-            assert_eq!(cache.core().stats().misses, model.misses, "misses after step {i}");
+            assert_eq!(
+                cache.core().stats().misses,
+                model.misses,
+                "misses after step {i}"
+            );
         }
     }
 });

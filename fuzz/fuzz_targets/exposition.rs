@@ -41,7 +41,16 @@ const NAME_POOL: [&str; 16] = [
 ];
 
 const LABEL_POOL: [&str; 10] = [
-    "a", "b", "le", "path", "bs_overflow", "__x", "_", "method", "a_b", "Le",
+    "a",
+    "b",
+    "le",
+    "path",
+    "bs_overflow",
+    "__x",
+    "_",
+    "method",
+    "a_b",
+    "Le",
 ];
 
 const VALUE_POOL: [&str; 18] = [
@@ -95,12 +104,34 @@ enum Num {
 
 #[derive(Arbitrary, Debug, Clone)]
 enum Op {
-    Set { name: Name, kind: u8, value: Num, labels: Vec<(LabelName, LabelValue)> },
-    Increment { name: Name, amount: Num, labels: Vec<(LabelName, LabelValue)> },
-    Observe { name: Name, value: Num, labels: Vec<(LabelName, LabelValue)> },
+    Set {
+        name: Name,
+        kind: u8,
+        value: Num,
+        labels: Vec<(LabelName, LabelValue)>,
+    },
+    Increment {
+        name: Name,
+        amount: Num,
+        labels: Vec<(LabelName, LabelValue)>,
+    },
+    Observe {
+        name: Name,
+        value: Num,
+        labels: Vec<(LabelName, LabelValue)>,
+    },
     /// `resolve` then `add` / `set_value` through the handle.
-    Handle { name: Name, kind: u8, value: Num, set: bool, labels: Vec<(LabelName, LabelValue)> },
-    Help { name: Name, help: Option<String> },
+    Handle {
+        name: Name,
+        kind: u8,
+        value: Num,
+        set: bool,
+        labels: Vec<(LabelName, LabelValue)>,
+    },
+    Help {
+        name: Name,
+        help: Option<String>,
+    },
     ResponseTime(Num),
     Percentile(Num),
     Expire(u8),
@@ -194,16 +225,27 @@ fn labels_of(raw: &[(LabelName, LabelValue)]) -> Vec<(String, String)> {
 
 #[derive(Debug, PartialEq)]
 enum Line {
-    Help { name: String, text: String },
-    Type { name: String, kind: String },
-    Sample { name: String, labels: Vec<(String, String)>, value: f64 },
+    Help {
+        name: String,
+        text: String,
+    },
+    Type {
+        name: String,
+        kind: String,
+    },
+    Sample {
+        name: String,
+        labels: Vec<(String, String)>,
+        value: f64,
+    },
 }
 
 fn is_metric_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && (b[0].is_ascii_alphabetic() || b[0] == b'_' || b[0] == b':')
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
 }
 
 fn is_label_name(s: &str) -> bool {
@@ -288,7 +330,9 @@ fn parse_sample(line: &str) -> Result<Line, String> {
     if let Some(r) = rest.strip_prefix('{') {
         rest = r;
         loop {
-            let eq = rest.find('=').ok_or_else(|| format!("label without '=' in {line:?}"))?;
+            let eq = rest
+                .find('=')
+                .ok_or_else(|| format!("label without '=' in {line:?}"))?;
             let lname = &rest[..eq];
             if !is_label_name(lname) {
                 return Err(format!("bad label name {lname:?} in {line:?}"));
@@ -330,7 +374,11 @@ fn parse_sample(line: &str) -> Result<Line, String> {
     if tok.contains(' ') {
         return Err(format!("extra fields in {line:?}"));
     }
-    Ok(Line::Sample { name: name.to_owned(), labels, value: parse_value(tok)? })
+    Ok(Line::Sample {
+        name: name.to_owned(),
+        labels,
+        value: parse_value(tok)?,
+    })
 }
 
 fn parse(text: &str) -> Result<Vec<Line>, String> {
@@ -340,17 +388,27 @@ fn parse(text: &str) -> Result<Vec<Line>, String> {
     let mut out = Vec::new();
     for line in body.split('\n') {
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            let (name, help) = rest.split_once(' ').ok_or_else(|| format!("bad HELP {line:?}"))?;
+            let (name, help) = rest
+                .split_once(' ')
+                .ok_or_else(|| format!("bad HELP {line:?}"))?;
             if !is_metric_name(name) {
                 return Err(format!("bad HELP name {name:?}"));
             }
-            out.push(Line::Help { name: name.to_owned(), text: unescape(help, false)? });
+            out.push(Line::Help {
+                name: name.to_owned(),
+                text: unescape(help, false)?,
+            });
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| format!("bad TYPE {line:?}"))?;
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| format!("bad TYPE {line:?}"))?;
             if !is_metric_name(name) || !matches!(kind, "counter" | "gauge" | "histogram") {
                 return Err(format!("bad TYPE line {line:?}"));
             }
-            out.push(Line::Type { name: name.to_owned(), kind: kind.to_owned() });
+            out.push(Line::Type {
+                name: name.to_owned(),
+                kind: kind.to_owned(),
+            });
         } else if line.starts_with('#') {
             return Err(format!("unexpected comment {line:?}"));
         } else {
@@ -376,37 +434,90 @@ fn expected(reg: &mut Registry) -> Vec<Line> {
         }
         let name = fam.name().to_owned();
         if let Some(h) = fam.help() {
-            out.push(Line::Help { name: name.clone(), text: h.to_owned() });
+            out.push(Line::Help {
+                name: name.clone(),
+                text: h.to_owned(),
+            });
         }
-        out.push(Line::Type { name: name.clone(), kind: fam.metric_type().as_str().to_owned() });
+        out.push(Line::Type {
+            name: name.clone(),
+            kind: fam.metric_type().as_str().to_owned(),
+        });
         for s in &series {
-            let labels: Vec<(String, String)> =
-                s.labels().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
+            let labels: Vec<(String, String)> = s
+                .labels()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect();
             match s.value {
                 SampleValue::Scalar(v) => {
-                    out.push(Line::Sample { name: name.clone(), labels, value: v });
+                    out.push(Line::Sample {
+                        name: name.clone(),
+                        labels,
+                        value: v,
+                    });
                 }
-                SampleValue::Histogram { bounds, counts, sum, count } => {
-                    assert_eq!(counts.len(), bounds.len() + 1, "one count per bucket and +Inf");
+                SampleValue::Histogram {
+                    bounds,
+                    counts,
+                    sum,
+                    count,
+                } => {
+                    assert_eq!(
+                        counts.len(),
+                        bounds.len() + 1,
+                        "one count per bucket and +Inf"
+                    );
                     let mut cumulative = 0u64;
                     for (i, c) in counts.iter().enumerate() {
                         cumulative += c;
                         let le = bounds.get(i).copied().unwrap_or(f64::INFINITY);
                         let mut l = labels.clone();
-                        l.push(("le".to_owned(), if le == f64::INFINITY { "+Inf".to_owned() } else { format!("{le}") }));
-                        out.push(Line::Sample { name: format!("{name}_bucket"), labels: l, value: cumulative as f64 });
+                        l.push((
+                            "le".to_owned(),
+                            if le == f64::INFINITY {
+                                "+Inf".to_owned()
+                            } else {
+                                format!("{le}")
+                            },
+                        ));
+                        out.push(Line::Sample {
+                            name: format!("{name}_bucket"),
+                            labels: l,
+                            value: cumulative as f64,
+                        });
                     }
                     assert_eq!(cumulative, count, "buckets add up to the count");
-                    out.push(Line::Sample { name: format!("{name}_sum"), labels: labels.clone(), value: sum });
-                    out.push(Line::Sample { name: format!("{name}_count"), labels, value: count as f64 });
+                    out.push(Line::Sample {
+                        name: format!("{name}_sum"),
+                        labels: labels.clone(),
+                        value: sum,
+                    });
+                    out.push(Line::Sample {
+                        name: format!("{name}_count"),
+                        labels,
+                        value: count as f64,
+                    });
                 }
             }
         }
     }
-    for (name, v) in [("http_response_time_p95", p95), ("http_response_time_p99", p99)] {
-        out.push(Line::Help { name: name.to_owned(), text: String::new() }); // text not compared
-        out.push(Line::Type { name: name.to_owned(), kind: "gauge".to_owned() });
-        out.push(Line::Sample { name: name.to_owned(), labels: vec![], value: v });
+    for (name, v) in [
+        ("http_response_time_p95", p95),
+        ("http_response_time_p99", p99),
+    ] {
+        out.push(Line::Help {
+            name: name.to_owned(),
+            text: String::new(),
+        }); // text not compared
+        out.push(Line::Type {
+            name: name.to_owned(),
+            kind: "gauge".to_owned(),
+        });
+        out.push(Line::Sample {
+            name: name.to_owned(),
+            labels: vec![],
+            value: v,
+        });
     }
     out
 }
@@ -426,8 +537,16 @@ fn check_exposition(reg: &mut Registry) {
             }
             (Line::Type { .. }, Line::Type { .. }) => g == w,
             (
-                Line::Sample { name: a, labels: la, value: va },
-                Line::Sample { name: b, labels: lb, value: vb },
+                Line::Sample {
+                    name: a,
+                    labels: la,
+                    value: va,
+                },
+                Line::Sample {
+                    name: b,
+                    labels: lb,
+                    value: vb,
+                },
             ) => {
                 // `le` bounds: compare numerically, not by spelling.
                 let labels_ok = la.len() == lb.len()
@@ -453,24 +572,42 @@ fn check_exposition(reg: &mut Registry) {
 fn check_round_trip(reg: &Registry, name: &str, labels: &[(String, String)]) {
     let mut want = labels.to_vec();
     want.sort();
-    let fam = reg.family_view(name).expect("the family of a successful write exists");
+    let fam = reg
+        .family_view(name)
+        .expect("the family of a successful write exists");
     let series = fam.series_sorted();
     let found = series.iter().any(|s| {
-        let got: Vec<(String, String)> = s.labels().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
+        let got: Vec<(String, String)> = s
+            .labels()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
         got == want
     });
     if !found {
-        assert!(!want.is_empty(), "the unlabelled series of {name} is missing");
-        let labelled = series.iter().filter(|s| !s.is_overflow() && s.labels().next().is_some()).count();
         assert!(
-            series.iter().any(|s| s.is_overflow()) && labelled == reg.options().max_series_per_metric,
+            !want.is_empty(),
+            "the unlabelled series of {name} is missing"
+        );
+        let labelled = series
+            .iter()
+            .filter(|s| !s.is_overflow() && s.labels().next().is_some())
+            .count();
+        assert!(
+            series.iter().any(|s| s.is_overflow())
+                && labelled == reg.options().max_series_per_metric,
             "label set {want:?} of {name} neither stored nor overflowed"
         );
     }
 }
 
 fuzz_target!(|input: Input| {
-    let mut buckets: Vec<f64> = input.buckets.iter().take(8).map(|&n| num(n)).filter(|x| x.is_finite()).collect();
+    let mut buckets: Vec<f64> = input
+        .buckets
+        .iter()
+        .take(8)
+        .map(|&n| num(n))
+        .filter(|x| x.is_finite())
+        .collect();
     buckets.sort_by(f64::total_cmp);
     buckets.dedup();
     // -0 and 0 are equal: strictly increasing needs one of them only.
@@ -490,49 +627,91 @@ fuzz_target!(|input: Input| {
     for op in ops {
         let mut wrote: Option<(String, Vec<(String, String)>)> = None;
         match op {
-            Op::Set { name, kind, value, labels } => {
+            Op::Set {
+                name,
+                kind,
+                value,
+                labels,
+            } => {
                 let (n, l) = (name_of(name), labels_of(labels));
-                let refs: Vec<(&str, &str)> = l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> =
+                    l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 if reg.set(&n, kind_of(*kind), num(*value), &refs, now).is_ok() {
-                    assert_eq!(reg.family_type(&n), Some(kind_of(*kind)), "set gives the family its type");
+                    assert_eq!(
+                        reg.family_type(&n),
+                        Some(kind_of(*kind)),
+                        "set gives the family its type"
+                    );
                     wrote = Some((n, l));
                 }
             }
-            Op::Increment { name, amount, labels } => {
+            Op::Increment {
+                name,
+                amount,
+                labels,
+            } => {
                 let (n, l) = (name_of(name), labels_of(labels));
-                let refs: Vec<(&str, &str)> = l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> =
+                    l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 if reg.increment(&n, num(*amount), &refs, now).is_ok() {
                     wrote = Some((n, l));
                 }
             }
-            Op::Observe { name, value, labels } => {
+            Op::Observe {
+                name,
+                value,
+                labels,
+            } => {
                 let (n, l) = (name_of(name), labels_of(labels));
-                let refs: Vec<(&str, &str)> = l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> =
+                    l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 if let Ok(h) = reg.resolve(&n, MetricType::Histogram, &refs, now) {
                     wrote = Some((n, l));
                     let before = reg.get_value(h);
-                    let is_hist = reg.family_type(&wrote.as_ref().expect("set").0) == Some(MetricType::Histogram);
+                    let is_hist = reg.family_type(&wrote.as_ref().expect("set").0)
+                        == Some(MetricType::Histogram);
                     let v = num(*value);
                     let r = reg.observe(h, v, now);
-                    assert_eq!(r.is_ok(), is_hist && v.is_finite(), "observe {v} on histogram={is_hist}: {r:?}");
+                    assert_eq!(
+                        r.is_ok(),
+                        is_hist && v.is_finite(),
+                        "observe {v} on histogram={is_hist}: {r:?}"
+                    );
                     if r.is_ok() {
-                        assert_eq!(reg.get_value(h), before.map(|c| c + 1.0), "observe counts one");
+                        assert_eq!(
+                            reg.get_value(h),
+                            before.map(|c| c + 1.0),
+                            "observe counts one"
+                        );
                     }
                 }
             }
-            Op::Handle { name, kind, value, set, labels } => {
+            Op::Handle {
+                name,
+                kind,
+                value,
+                set,
+                labels,
+            } => {
                 let (n, l) = (name_of(name), labels_of(labels));
-                let refs: Vec<(&str, &str)> = l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let refs: Vec<(&str, &str)> =
+                    l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 if let Ok(h) = reg.resolve(&n, kind_of(*kind), &refs, now) {
                     wrote = Some((n, l));
                     let v = num(*value);
                     let before = reg.get_value(h).expect("a fresh handle is live");
                     if *set {
                         if reg.set_value(h, v, now).is_ok() {
-                            assert!(same_value(reg.get_value(h).expect("live"), v), "set_value stores the value");
+                            assert!(
+                                same_value(reg.get_value(h).expect("live"), v),
+                                "set_value stores the value"
+                            );
                         }
                     } else if reg.add(h, v, now).is_ok() {
-                        assert!(same_value(reg.get_value(h).expect("live"), before + v), "add adds");
+                        assert!(
+                            same_value(reg.get_value(h).expect("live"), before + v),
+                            "add adds"
+                        );
                     }
                 }
             }
@@ -546,7 +725,11 @@ fuzz_target!(|input: Input| {
                 let ms = num(*ms);
                 let before = reg.window_len();
                 let r = reg.record_response_time(ms, now);
-                assert_eq!(r.is_ok(), ms.is_finite() && ms >= 0.0, "record_response_time({ms}): {r:?}");
+                assert_eq!(
+                    r.is_ok(),
+                    ms.is_finite() && ms >= 0.0,
+                    "record_response_time({ms}): {r:?}"
+                );
                 if r.is_ok() {
                     assert_eq!(reg.window_len(), (before + 1).min(opts.window_size));
                 }
@@ -554,7 +737,11 @@ fuzz_target!(|input: Input| {
             Op::Percentile(p) => {
                 let p = num(*p);
                 let r = reg.percentile(p);
-                assert_eq!(r.is_ok(), (0.0..=100.0).contains(&p), "percentile({p}): {r:?}");
+                assert_eq!(
+                    r.is_ok(),
+                    (0.0..=100.0).contains(&p),
+                    "percentile({p}): {r:?}"
+                );
             }
             Op::Expire(budget) => {
                 reg.expire_stale(now, usize::from(*budget));
@@ -569,7 +756,11 @@ fuzz_target!(|input: Input| {
         }
         assert!(reg.family_count() <= opts.max_metrics, "family bound");
         for fam in reg.families() {
-            assert!(fam.series_count() <= opts.max_series_per_metric + 2, "series bound of {}", fam.name());
+            assert!(
+                fam.series_count() <= opts.max_series_per_metric + 2,
+                "series bound of {}",
+                fam.name()
+            );
         }
         if let Some((n, l)) = wrote {
             check_round_trip(&reg, &n, &l);
