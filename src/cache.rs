@@ -14,7 +14,9 @@
 //!
 //! - At most `max_entries` live slots; memory is allocated as slots are first
 //!   used and never beyond that bound.
-//! - The sum of entry sizes never exceeds `max_bytes` (when set).
+//! - The sum of entry sizes never exceeds `max_bytes` (when set). Sizes are
+//!   counted exactly, as whole units (a fractional size is rounded up), each
+//!   at most [`MAX_ENTRY_SIZE`].
 //! - Every operation except [`CacheCore::clean_expired`] and
 //!   [`CacheCore::clear`] is O(1) amortized, and the expiry work any single
 //!   call does is bounded by `expire_budget` wheel steps. Evictions needed
@@ -41,6 +43,10 @@ pub const DEFAULT_MAX_ENTRIES: u32 = 1000;
 /// Largest `max_entries` accepted (slots are `u32` with `NIL` reserved, and
 /// the JavaScript side keeps arrays indexed by slot).
 pub const MAX_MAX_ENTRIES: u32 = 1 << 24;
+/// Largest entry size accepted: 2^53 - 1 (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`), so every size is an exact integer.
+pub const MAX_ENTRY_SIZE: f64 = 9_007_199_254_740_991.0;
+
 /// Default number of wheel steps of expiry work per call.
 pub const DEFAULT_EXPIRE_BUDGET: u32 = 8;
 
@@ -53,7 +59,7 @@ pub enum CacheError {
     InvalidMaxBytes(f64),
     /// A TTL that is NaN or negative.
     InvalidTtl(f64),
-    /// An entry size that is NaN, negative or infinite.
+    /// An entry size that is NaN, negative, or above [`MAX_ENTRY_SIZE`].
     InvalidSize(f64),
     /// An entry larger than `max_bytes` alone.
     EntryTooLarge {
@@ -110,7 +116,7 @@ impl fmt::Display for CacheError {
             CacheError::InvalidSize(v) => {
                 write!(
                     f,
-                    "entry size must be a finite non-negative number, got {}",
+                    "entry size must be a number from 0 to 2^53 - 1, got {}",
                     Num(*v)
                 )
             }
@@ -206,7 +212,8 @@ pub enum Touch {
 struct Entry {
     /// Absolute expiry time in ms; `f64::INFINITY` for never.
     expires_at: f64,
-    size: f64,
+    /// Whole units (see [`CacheCore::insert`]).
+    size: u64,
     /// Towards the most recently used end; `NIL` at the head.
     prev: u32,
     /// Towards the least recently used end; `NIL` at the tail. Also links
@@ -226,7 +233,10 @@ pub struct CacheCore {
     /// Least recently used.
     tail: u32,
     len: u32,
-    bytes: f64,
+    /// Sum of live sizes, exact: at most 2^24 entries of < 2^53 each.
+    bytes: u128,
+    /// `max_bytes` as a whole number of units (`u128::MAX` for none).
+    max_bytes: u128,
     wheel: TimerWheel,
     /// The wheel need not be polled before this tick (cached
     /// `wheel.next_check()`, refreshed whenever it may have moved earlier).
@@ -246,6 +256,11 @@ impl CacheCore {
     /// for options out of range.
     pub fn new(options: CacheOptions) -> Result<Self, CacheError> {
         options.validate()?;
+        let max_bytes = if options.max_bytes.is_finite() {
+            options.max_bytes.floor() as u128
+        } else {
+            u128::MAX
+        };
         Ok(CacheCore {
             freed: Vec::with_capacity(16),
             options,
@@ -254,7 +269,8 @@ impl CacheCore {
             head: NIL,
             tail: NIL,
             len: 0,
-            bytes: 0.0,
+            bytes: 0,
+            max_bytes,
             wheel: TimerWheel::new(),
             next_check: u64::MAX,
             now: f64::NEG_INFINITY,
@@ -281,7 +297,7 @@ impl CacheCore {
 
     /// Sum of the sizes of live entries.
     pub fn bytes(&self) -> f64 {
-        self.bytes
+        self.bytes as f64
     }
 
     /// Number of slots allocated so far (never above `max_entries`).
@@ -336,10 +352,11 @@ impl CacheCore {
     /// Invalid `ttl_ms` or `size`, or `size > max_bytes`; nothing changes.
     pub fn insert(&mut self, ttl_ms: f64, size: f64, now: f64) -> Result<u32, CacheError> {
         self.freed.clear();
-        self.check_entry(ttl_ms, size)?;
+        let size = self.check_entry(ttl_ms, size)?;
         self.begin(now);
         self.expire_some();
-        while self.len >= self.options.max_entries || self.bytes + size > self.options.max_bytes {
+        while self.len >= self.options.max_entries || self.bytes + u128::from(size) > self.max_bytes
+        {
             if !self.evict_lru() {
                 break;
             }
@@ -352,7 +369,7 @@ impl CacheCore {
             return Err(CacheError::UnknownSlot(NIL));
         }
         self.len += 1;
-        self.bytes += size;
+        self.bytes += u128::from(size);
         let expires_at = self.expiry(ttl_ms);
         if let Some(e) = self.entry_mut(slot) {
             *e = Entry {
@@ -383,7 +400,7 @@ impl CacheCore {
         now: f64,
     ) -> Result<(), CacheError> {
         self.freed.clear();
-        self.check_entry(ttl_ms, size)?;
+        let size = self.check_entry(ttl_ms, size)?;
         let old_size = match self.entry(slot) {
             Some(e) if e.live => e.size,
             _ => return Err(CacheError::UnknownSlot(slot)),
@@ -394,10 +411,10 @@ impl CacheCore {
             e.expires_at = expires_at;
             e.size = size;
         }
-        self.bytes += size - old_size;
+        self.bytes = self.bytes - u128::from(old_size) + u128::from(size);
         self.move_to_front(slot);
         self.schedule(slot, expires_at);
-        while self.bytes > self.options.max_bytes && self.tail != slot {
+        while self.bytes > self.max_bytes && self.tail != slot {
             if !self.evict_lru() {
                 break;
             }
@@ -463,7 +480,7 @@ impl CacheCore {
 
     /// Size of a live slot.
     pub fn size_of(&self, slot: u32) -> Option<f64> {
-        self.entry(slot).filter(|e| e.live).map(|e| e.size)
+        self.entry(slot).filter(|e| e.live).map(|e| e.size as f64)
     }
 
     /// Removes a live slot (a `del`); returns whether it was live. The slot
@@ -516,7 +533,7 @@ impl CacheCore {
         self.head = NIL;
         self.tail = NIL;
         self.len = 0;
-        self.bytes = 0.0;
+        self.bytes = 0;
         self.wheel.clear();
         self.next_check = u64::MAX;
         self.origin = None;
@@ -538,20 +555,23 @@ impl CacheCore {
 
     // ----- internals -----
 
-    fn check_entry(&self, ttl_ms: f64, size: f64) -> Result<(), CacheError> {
+    /// Checks a TTL and a size; returns the size in whole units (rounded
+    /// up).
+    fn check_entry(&self, ttl_ms: f64, size: f64) -> Result<u64, CacheError> {
         if ttl_ms.is_nan() || ttl_ms < 0.0 {
             return Err(CacheError::InvalidTtl(ttl_ms / 1000.0));
         }
-        if !size.is_finite() || size < 0.0 {
+        if size.is_nan() || !(0.0..=MAX_ENTRY_SIZE).contains(&size) {
             return Err(CacheError::InvalidSize(size));
         }
-        if size > self.options.max_bytes {
+        let units = size.ceil() as u64;
+        if u128::from(units) > self.max_bytes {
             return Err(CacheError::EntryTooLarge {
                 size,
                 max_bytes: self.options.max_bytes,
             });
         }
-        Ok(())
+        Ok(units)
     }
 
     /// Absolute expiry of an entry stored now with `ttl_ms` (checked). An
@@ -666,10 +686,7 @@ impl CacheCore {
         self.detach(slot);
         self.wheel.remove(slot);
         self.len -= 1;
-        self.bytes -= e.size;
-        if self.len == 0 {
-            self.bytes = 0.0; // no float residue once empty
-        }
+        self.bytes -= u128::from(e.size);
         let free_head = self.free_head;
         if let Some(e) = self.entry_mut(slot) {
             e.live = false;
@@ -692,7 +709,7 @@ impl CacheCore {
         }
         self.entries.push(Entry {
             expires_at: 0.0,
-            size: 0.0,
+            size: 0,
             prev: NIL,
             next: NIL,
             live: false,
@@ -754,7 +771,7 @@ impl CacheCore {
     #[allow(clippy::panic)]
     pub fn check_invariants(&self) {
         let mut count = 0u32;
-        let mut bytes = 0.0;
+        let mut bytes: u128 = 0;
         let mut prev = NIL;
         for slot in self.iter_lru() {
             let e = self.entry(slot).copied();
@@ -764,7 +781,7 @@ impl CacheCore {
             );
             let e = e.unwrap_or(Entry {
                 expires_at: 0.0,
-                size: 0.0,
+                size: 0,
                 prev: NIL,
                 next: NIL,
                 live: false,
@@ -776,7 +793,7 @@ impl CacheCore {
                 "slot {slot} is in the wheel iff it can expire"
             );
             count += 1;
-            bytes += e.size;
+            bytes += u128::from(e.size);
             prev = slot;
             assert!(count <= self.len, "LRU list longer than len");
         }
@@ -784,11 +801,8 @@ impl CacheCore {
         assert_eq!(count, self.len, "len");
         assert!(self.len <= self.options.max_entries, "max_entries bound");
         assert!(self.entries.len() <= self.options.max_entries as usize);
-        assert!((bytes - self.bytes).abs() <= 1e-6 * bytes.max(1.0), "bytes");
-        assert!(
-            self.bytes <= self.options.max_bytes * (1.0 + 1e-12),
-            "max_bytes bound"
-        );
+        assert_eq!(bytes, self.bytes, "bytes: exact sum of sizes");
+        assert!(self.bytes <= self.max_bytes, "max_bytes bound");
         assert_eq!(
             self.wheel.len(),
             self.iter_lru().filter(|&s| self.wheel.contains(s)).count()

@@ -253,3 +253,42 @@ fn infinite_ttl_before_any_finite_time() {
     assert_eq!(cache.get(&2, 5.0), None);
     cache.core().check_invariants();
 }
+
+/// Sizes are whole units counted exactly: no float drift in the byte total
+/// with huge sizes (found by fuzzing), fractional sizes rounded up, and
+/// sizes above 2^53 - 1 refused.
+#[test]
+fn byte_accounting_is_exact() {
+    use bounded_services::cache::{CacheCore, CacheError, MAX_ENTRY_SIZE};
+    let mut core = CacheCore::new(CacheOptions::default()).unwrap();
+    let big = core.insert(60_000.0, MAX_ENTRY_SIZE, 0.0).unwrap();
+    core.insert(60_000.0, 3.0, 0.0).unwrap();
+    core.update(big, 60_000.0, 1.0, 0.0).unwrap();
+    assert_eq!(core.bytes(), 4.0);
+    assert_eq!(
+        core.insert(60_000.0, 1.0843961455707782e16, 0.0),
+        Err(CacheError::InvalidSize(1.0843961455707782e16))
+    );
+    assert_eq!(
+        core.insert(60_000.0, 2f64.powi(60), 0.0),
+        Err(CacheError::InvalidSize(2f64.powi(60)))
+    );
+    core.insert(60_000.0, 0.5, 0.0).unwrap();
+    assert_eq!(core.bytes(), 5.0, "0.5 counts as 1");
+    core.check_invariants();
+
+    let mut small = CacheCore::new(CacheOptions {
+        max_bytes: 10.5,
+        ..CacheOptions::default()
+    })
+    .unwrap();
+    assert!(
+        matches!(
+            small.insert(0.0, 10.2, 0.0),
+            Err(CacheError::EntryTooLarge { .. })
+        ),
+        "11 units > 10"
+    );
+    small.insert(0.0, 10.0, 0.0).unwrap();
+    assert_eq!(small.bytes(), 10.0);
+}

@@ -124,7 +124,7 @@ const ERRORS: Record<number, [typeof TypeError | typeof RangeError, string]> = {
   [-1]: [RangeError, 'maxEntries must be an integer from 1 to 16777216'],
   [-2]: [RangeError, 'maxBytes must be a positive number or Infinity'],
   [-3]: [RangeError, 'ttl must be a non-negative number of seconds or Infinity'],
-  [-4]: [RangeError, 'entry size must be a finite non-negative number'],
+  [-4]: [RangeError, 'entry size must be a number from 0 to 2^53 - 1'],
   [-5]: [RangeError, 'entry size exceeds maxBytes: it can never fit'],
   [-6]: [Error, 'internal error: unknown cache slot'],
 };
@@ -436,8 +436,8 @@ export class BoundedCache<V = unknown> implements Resettable {
     if (typeof size !== 'number') {
       throw new TypeError(`bounded-services/cache: entry size must be a number, got ${describe(size)}`);
     }
-    if (!Number.isFinite(size) || size < 0) {
-      throw new RangeError(`bounded-services/cache: entry size must be a finite non-negative number, got ${size}`);
+    if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(`bounded-services/cache: entry size must be a number from 0 to 2^53 - 1, got ${size}`);
     }
     if (size > this.#maxBytes) {
       throw new RangeError(`bounded-services/cache: entry size ${size} exceeds maxBytes ${this.#maxBytes}: it can never fit`);

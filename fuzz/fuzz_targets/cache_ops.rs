@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
-use bounded_services::cache::{CacheOptions, KeyedCache};
+use bounded_services::cache::{CacheOptions, KeyedCache, MAX_ENTRY_SIZE};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -38,12 +38,8 @@ enum Size {
     Big(u64),
     /// A multiple of 1/1024 below 2^22.
     Fraction(u32),
-    /// Any f64; used only when it must be refused (NaN, negative, infinite,
-    /// or above `max_bytes`). The core keeps the byte total as a running
-    /// f64 sum, which is exact for the sizes above (at most 32 entries) but
-    /// not for arbitrary magnitudes: e.g. a size of 1.0843961455707782e16
-    /// replaced by 1 leaves a total of 0 or 2 instead of 1 (see the report
-    /// of issue #5), so valid raw sizes are skipped rather than checked.
+    /// Any f64. The core counts sizes as whole units (rounded up), exactly,
+    /// and refuses NaN, negative and above 2^53 - 1.
     Raw(f64),
 }
 
@@ -178,9 +174,6 @@ fn tame(ops: &[Op]) -> bool {
         Op::Set {
             ttl: Ttl::Raw(_), ..
         } => false,
-        Op::Set {
-            size: Size::Raw(_), ..
-        } => false,
         _ => true,
     })
 }
@@ -286,12 +279,8 @@ fuzz_target!(|input: Input| {
                 let size = size_of(size_spec);
                 let valid = !ttl.is_nan()
                     && ttl >= 0.0
-                    && size.is_finite()
-                    && size >= 0.0
-                    && size <= max_bytes;
-                if valid && matches!(size_spec, Size::Raw(_)) {
-                    continue; // see `Size::Raw`
-                }
+                    && (0.0..=MAX_ENTRY_SIZE).contains(&size)
+                    && size.ceil() <= max_bytes.floor();
                 let len_before = cache.len();
                 let bytes_before = cache.core().bytes();
                 let stats_before = cache.core().stats();
@@ -330,7 +319,7 @@ fuzz_target!(|input: Input| {
                     let exp = clock + ttl;
                     latest.insert(key, (value, exp));
                     if exact {
-                        model.set(key, value, exp, size, clock);
+                        model.set(key, value, exp, size.ceil(), clock);
                     }
                     // A fresh entry is stored and readable at once.
                     assert!(cache.contains_key(&key), "a fresh set is stored (step {i})");

@@ -306,8 +306,8 @@ describe('data', () => {
     let next: unknown = 1;
     const { c } = fixture({ maxBytes: 100, sizeCalculation: () => next as number });
     const before = snapshot(c);
-    for (const size of [-1, NaN, Infinity]) {
-      throwsTyped(() => c.set('a', 'x', undefined, { size }), RangeError, /entry size must be a finite non-negative number/, `size ${size}`);
+    for (const size of [-1, NaN, Infinity, 2 ** 53, 2 ** 60]) {
+      throwsTyped(() => c.set('a', 'x', undefined, { size }), RangeError, /entry size must be a number from 0 to 2\^53 - 1/, `size ${size}`);
     }
     throwsTyped(() => c.set('a', 'x', undefined, { size: '5' as unknown as number }), TypeError, /entry size must be a number/, "size '5'");
     for (const bad of [-5, NaN, Infinity]) {

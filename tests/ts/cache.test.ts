@@ -813,3 +813,15 @@ describe('getOrLoad waiting on a stuck load (loadTimeout)', () => {
     assert.throws(() => new BoundedCache({ loadTimeout: '5' as unknown as number }), TypeError);
   });
 });
+
+describe('byte accounting', () => {
+  it('is exact with huge sizes, and rounds fractional sizes up', () => {
+    const c = new BoundedCache({ now: clock().now });
+    c.set('big', 1, 60, { size: Number.MAX_SAFE_INTEGER });
+    c.set('small', 2, 60, { size: 3 });
+    c.set('big', 3, 60, { size: 1 });
+    assert.equal(c.getStats().bytes, 4);
+    c.set('half', 4, 60, { size: 0.5 });
+    assert.equal(c.getStats().bytes, 5, '0.5 counts as 1');
+  });
+});
