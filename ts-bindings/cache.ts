@@ -412,7 +412,15 @@ export class BoundedCache<V = unknown> implements Resettable {
    */
   get<T = V>(key: string): T | null {
     this.#checkKey(key);
-    const v = this.#guard(() => this.#lookup(key));
+    let v: unknown;
+    // try/catch inline rather than #guard(closure): no allocation per call.
+    try {
+      v = this.#lookup(key);
+    } catch (err) {
+      if (!isTrap(err)) throw err;
+      recover(err);
+      v = this.#lookup(key);
+    }
     return v === ABSENT ? null : (v as T);
   }
 
@@ -442,7 +450,13 @@ export class BoundedCache<V = unknown> implements Resettable {
     if (size > this.#maxBytes) {
       throw new RangeError(`bounded-services/cache: entry size ${size} exceeds maxBytes ${this.#maxBytes}: it can never fit`);
     }
-    this.#guard(() => this.#store(key, data, ttlMs, size));
+    try {
+      this.#store(key, data, ttlMs, size);
+    } catch (err) {
+      if (!isTrap(err)) throw err;
+      recover(err);
+      this.#store(key, data, ttlMs, size);
+    }
   }
 
   #store(key: string, data: unknown, ttlMs: number, size: number): void {
