@@ -166,7 +166,10 @@ fn metrics_module_level_api() {
     assert_eq!(get_percentile(0.0).unwrap(), 0.0);
     let text = to_prometheus_format().unwrap();
     assert!(text.contains("\nhttp_requests_total 1\n"), "{text}");
-    assert!(text.contains("http_requests_total{path=\"/a \\\"quoted\\\"\\nline\"} 2\n"), "{text}");
+    assert!(
+        text.contains("http_requests_total{path=\"/a \\\"quoted\\\"\\nline\"} 2\n"),
+        "{text}"
+    );
     assert!(text.contains("\nresponse_time_ms 51\n"), "{text}");
     assert!(text.ends_with('\n'));
     let mem = get_memory_stats().unwrap();
