@@ -11,7 +11,7 @@
 // call taking and returning numbers.
 import {
   engine,
-  engineGeneration,
+  HandleFinalizer,
   ex,
   isTrap,
   memoryU32,
@@ -209,19 +209,7 @@ interface InFlight {
   stale: boolean;
 }
 
-const finalizer =
-  typeof FinalizationRegistry === 'undefined'
-    ? undefined
-    : new FinalizationRegistry<{ handle: number; gen: number }>(({ handle, gen }) => {
-        // A handle of an instance that was since replaced (after a trap)
-        // must not be freed: on the new instance it may be a live cache's.
-        if (gen !== engineGeneration()) return;
-        try {
-          ex?.engineCacheFree(handle);
-        } catch {
-          // The instance may be gone; nothing to free then.
-        }
-      });
+const finalizer = new HandleFinalizer((h) => ex.engineCacheFree(h));
 
 /**
  * A bounded TTL cache: string keys, any values (kept by reference), at most
@@ -321,13 +309,13 @@ export class BoundedCache<V = unknown> implements Resettable {
     const h = ex.engineCacheNew(this.#maxEntries, this.#maxBytes, this.#budget);
     if (h < 0) throw engineError(h, '');
     this.#h = h;
-    finalizer?.register(this, { handle: h, gen: engineGeneration() }, this);
+    finalizer.track(this, h);
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
   onEngineReset(): void {
     if (this.#h < 0) return; // disposed: stays so, owns nothing on the new instance
-    finalizer?.unregister(this);
+    finalizer.forget(this);
     this.#forgetAll();
     this.#open();
   }
@@ -701,12 +689,7 @@ export class BoundedCache<V = unknown> implements Resettable {
   /** Frees the Wasm-side state now; the cache is unusable afterwards. */
   dispose(): void {
     if (this.#h < 0) return;
-    finalizer?.unregister(this);
-    try {
-      ex.engineCacheFree(this.#h);
-    } catch {
-      // A trapped instance has nothing left to free.
-    }
+    finalizer.release(this, this.#h);
     this.#h = -1;
     this.#forgetAll();
   }

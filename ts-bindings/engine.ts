@@ -106,6 +106,52 @@ export function track(obj: Resettable): void {
   live.add(new WeakRef(obj));
 }
 
+/**
+ * Frees the engine handle of a facade object: when the garbage collector
+ * takes the object, or at once with `release` (dispose). A handle of an
+ * instance since replaced (after a trap) is never freed: on the new
+ * instance the same number may be a live object's.
+ */
+export class HandleFinalizer {
+  readonly #free: (handle: number) => void;
+  readonly #registry: FinalizationRegistry<{ handle: number; gen: number }> | undefined;
+
+  /** `free` is called with a handle of the current instance. */
+  constructor(free: (handle: number) => void) {
+    this.#free = free;
+    this.#registry =
+      typeof FinalizationRegistry === 'undefined'
+        ? undefined
+        : new FinalizationRegistry(({ handle, gen }) => {
+            if (gen === generation) this.#freeQuietly(handle);
+          });
+  }
+
+  /** Frees `handle` when `owner` is garbage-collected. */
+  track(owner: object, handle: number): void {
+    this.#registry?.register(owner, { handle, gen: generation }, owner);
+  }
+
+  /** Stops tracking `owner` (its handle is gone or freed elsewhere). */
+  forget(owner: object): void {
+    this.#registry?.unregister(owner);
+  }
+
+  /** Frees `owner`'s `handle` now. */
+  release(owner: object, handle: number): void {
+    this.forget(owner);
+    this.#freeQuietly(handle);
+  }
+
+  #freeQuietly(handle: number): void {
+    try {
+      this.#free(handle);
+    } catch {
+      // A trapped instance has nothing left to free; recovery replaces it.
+    }
+  }
+}
+
 /** Whether an error is a Wasm trap (the instance is then unusable). */
 export function isTrap(err: unknown): boolean {
   return err instanceof WebAssembly.RuntimeError;

@@ -9,7 +9,7 @@
 // resolved once through the slower string path. Handles carry a generation,
 // so a series dropped by stale expiry or `reset()` is detected (the Wasm side
 // answers "stale") and resolved again, never confused with another.
-import { engine, engineGeneration, ex, isTrap, recover, track, wbg, type Resettable } from './engine.js';
+import { engine, ex, HandleFinalizer, isTrap, recover, track, wbg, type Resettable } from './engine.js';
 
 /** A metric as the original module described it. */
 export interface Metric {
@@ -173,18 +173,7 @@ function flatLabels(labels: Labels | undefined): string[] {
 }
 
 /** Frees the registry of a collector the garbage collector took. */
-const finalizer =
-  typeof FinalizationRegistry === 'undefined'
-    ? undefined
-    : new FinalizationRegistry<{ handle: number; gen: number }>(({ handle, gen }) => {
-        // A handle of an instance since replaced (a trap) means nothing now.
-        if (gen !== engineGeneration()) return;
-        try {
-          ex.engineMetricsFree(handle);
-        } catch {
-          // The instance may be unusable; recovery replaces it anyway.
-        }
-      });
+const finalizer = new HandleFinalizer((h) => ex.engineMetricsFree(h));
 
 /**
  * A metrics collector with the original's surface. Bounded: at most
@@ -240,13 +229,13 @@ export class MetricsCollector implements Resettable {
     );
     if (h < 0) throw failure();
     this.#h = h;
-    finalizer?.register(this, { handle: h, gen: engineGeneration() }, this);
+    finalizer.track(this, h);
     return h;
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
   onEngineReset(): void {
-    finalizer?.unregister(this);
+    finalizer.forget(this);
     this.#h = -1;
     this.#forget();
   }
@@ -257,12 +246,7 @@ export class MetricsCollector implements Resettable {
    */
   dispose(): void {
     if (this.#h < 0) return;
-    finalizer?.unregister(this);
-    try {
-      ex.engineMetricsFree(this.#h);
-    } catch {
-      // A trapped instance has nothing left to free.
-    }
+    finalizer.release(this, this.#h);
     this.#h = -1;
     this.#forget();
   }
