@@ -33,76 +33,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The reference: a recency-ordered vector (front = most recent), removing
-/// every expired entry whenever the real cache may (unlimited budget).
-#[derive(Default)]
-struct Model {
-    /// (key, value, expires_at, size)
-    items: Vec<(u8, u64, f64, f64)>,
-    hits: f64,
-    misses: f64,
-    max_entries: usize,
-    max_bytes: f64,
-}
-
-impl Model {
-    fn bytes(&self) -> f64 {
-        self.items.iter().map(|i| i.3).sum()
-    }
-    fn purge(&mut self, now: f64) {
-        self.items.retain(|i| !(now > i.2));
-    }
-    fn pos(&self, key: u8) -> Option<usize> {
-        self.items.iter().position(|i| i.0 == key)
-    }
-    fn get(&mut self, key: u8, now: f64) -> Option<u64> {
-        let r = match self.pos(key) {
-            None => {
-                self.misses += 1.0;
-                return None;
-            }
-            Some(p) if now > self.items[p].2 => {
-                self.items.remove(p);
-                self.misses += 1.0;
-                None
-            }
-            Some(p) => {
-                let item = self.items.remove(p);
-                self.items.insert(0, item);
-                self.hits += 1.0;
-                Some(item.1)
-            }
-        };
-        self.purge(now);
-        r
-    }
-    fn peek(&self, key: u8, now: f64) -> Option<u64> {
-        self.pos(key)
-            .filter(|&p| !(now > self.items[p].2))
-            .map(|p| self.items[p].1)
-    }
-    fn set(&mut self, key: u8, value: u64, expires_at: f64, size: f64, now: f64) {
-        match self.pos(key) {
-            Some(p) => {
-                self.items.remove(p);
-                self.items.insert(0, (key, value, expires_at, size));
-                while self.bytes() > self.max_bytes && self.items.len() > 1 {
-                    self.items.pop();
-                }
-                self.purge(now);
-            }
-            None => {
-                self.purge(now);
-                while self.items.len() >= self.max_entries || self.bytes() + size > self.max_bytes {
-                    if self.items.pop().is_none() {
-                        break;
-                    }
-                }
-                self.items.insert(0, (key, value, expires_at, size));
-            }
-        }
-    }
-}
+#[path = "common/cache_reference.rs"]
+mod cache_reference;
+use cache_reference::Model;
 
 fn run(ops: &[Op], max_entries: u32, max_bytes: f64, budget: u32, exact: bool) {
     let options = CacheOptions {
