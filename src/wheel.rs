@@ -224,7 +224,17 @@ impl TimerWheel {
                         continue;
                     }
                     debug_assert!(start >= self.elapsed);
-                    self.elapsed = start;
+                    self.elapsed = if list == OVERFLOW {
+                        // The wheel's levels are empty (they come first), so
+                        // time may jump straight to the epoch of `now`:
+                        // overflow ids due by then are returned, the others
+                        // placed anew. Stepping one epoch at a time would
+                        // take ~(now - elapsed) / 2^36 steps after a large
+                        // clock jump (found by fuzzing).
+                        start.max(now & !EPOCH_MASK)
+                    } else {
+                        start
+                    };
                     self.splice_into_pending(list);
                 }
                 _ => {
@@ -499,6 +509,24 @@ mod tests {
         w.insert(1, 3);
         assert_eq!(w.next_check(), 0);
         assert_eq!(drain(&mut w, 1000), vec![1]);
+    }
+
+    #[test]
+    fn a_huge_clock_jump_costs_a_few_steps() {
+        let mut w = TimerWheel::new();
+        w.insert(1, 1 << 50);
+        w.insert(2, (1 << 62) + 5);
+        w.insert(3, u64::MAX - 1);
+        let mut budget = 64;
+        let mut got = Vec::new();
+        while let Some(id) = w.next_expired(1 << 62, &mut budget) {
+            got.push(id);
+        }
+        assert_eq!(got, vec![1]);
+        assert!(budget > 50, "a few steps, not one per epoch: {budget} left");
+        w.check_invariants();
+        assert_eq!(drain(&mut w, (1 << 62) + 5), vec![2]);
+        assert_eq!(drain(&mut w, u64::MAX - 1), vec![3]);
     }
 
     #[test]
