@@ -12,6 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 secs="${FUZZ_SECONDS:-30}"
+# FUZZ_RUNS=N: a fixed number of inputs from a fixed seed instead of a time
+# budget, so a run is reproducible (CI uses this: a build must not fail on
+# whatever a random run happened to reach). Exploration is the timed mode.
+runs="${FUZZ_RUNS:-}"
+if [ -n "$runs" ]; then amount="$runs inputs from seed 1"; else amount="${secs}s"; fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
@@ -36,11 +41,16 @@ cargo fuzz build -s "$sanitizer"
 failed=0
 for target in $(cargo fuzz list); do
   mkdir -p "corpus/$target" "regressions/$target"
-  echo "== fuzz $target for ${secs}s (sanitizer: $sanitizer)"
+  echo "== fuzz $target for $amount (sanitizer: $sanitizer)"
   start=$SECONDS
   # The first corpus directory receives new inputs; regressions/ is read only.
+  if [ -n "$runs" ]; then
+    limit=(-runs="$runs" -seed=1)
+  else
+    limit=(-max_total_time="$secs")
+  fi
   if cargo fuzz run -s "$sanitizer" "$target" "corpus/$target" "regressions/$target" -- \
-      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$target.log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$target.log" | grep -o '[0-9]*$' || true)
     echo "   ok: ${runs:-?} inputs in $((SECONDS - start))s, corpus $(ls "corpus/$target" | wc -l) files"
@@ -52,7 +62,7 @@ for target in $(cargo fuzz list); do
   fi
 done
 if [ "$failed" = 0 ]; then
-  echo "fuzz: PASS (every target ran ${secs}s without a crash)"
+  echo "fuzz: PASS (every target ran $amount without a crash)"
 else
   echo "fuzz: FAIL"
   exit 1
