@@ -737,25 +737,14 @@ impl Registry {
     /// non-finite amounts; gauges accept any amount except NaN (±Infinity is
     /// allowed: Prometheus represents it). Histograms: `TypeMismatch`.
     pub fn add(&mut self, h: SeriesHandle, amount: f64, now_ms: f64) -> Result<(), MetricsError> {
-        let (kind, name) = self.kind_of(h)?;
-        if kind == MetricType::Histogram {
-            return Err(MetricsError::TypeMismatch {
-                name: clip(name),
-                operation: "add to",
-                actual: kind,
-            });
-        }
-        Self::check_increment(kind, amount)?;
-        self.tick(now_ms);
-        if let Some(Series {
-            value: Value::Scalar(v),
-            ..
-        }) = self.slab.get_mut(h.slot, h.generation)
-        {
-            *v += amount;
-        }
-        self.touch(h.slot);
-        Ok(())
+        self.update_scalar(
+            h,
+            amount,
+            now_ms,
+            "add to",
+            Self::check_increment,
+            |v, x| *v += x,
+        )
     }
 
     /// Replace the value of a counter or gauge series. Gauges accept every
@@ -768,22 +757,44 @@ impl Registry {
         value: f64,
         now_ms: f64,
     ) -> Result<(), MetricsError> {
+        self.update_scalar(
+            h,
+            value,
+            now_ms,
+            "set the value of",
+            Self::check_set,
+            |v, x| *v = x,
+        )
+    }
+
+    /// The common path of [`add`](Self::add) and
+    /// [`set_value`](Self::set_value): type and value checks first (nothing
+    /// changes on error), then `apply` to the value, the clock and recency.
+    fn update_scalar(
+        &mut self,
+        h: SeriesHandle,
+        x: f64,
+        now_ms: f64,
+        operation: &'static str,
+        check: fn(MetricType, f64) -> Result<(), MetricsError>,
+        apply: fn(&mut f64, f64),
+    ) -> Result<(), MetricsError> {
         let (kind, name) = self.kind_of(h)?;
         if kind == MetricType::Histogram {
             return Err(MetricsError::TypeMismatch {
                 name: clip(name),
-                operation: "set the value of",
+                operation,
                 actual: kind,
             });
         }
-        Self::check_set(kind, value)?;
+        check(kind, x)?;
         self.tick(now_ms);
         if let Some(Series {
             value: Value::Scalar(v),
             ..
         }) = self.slab.get_mut(h.slot, h.generation)
         {
-            *v = value;
+            apply(v, x);
         }
         self.touch(h.slot);
         Ok(())
