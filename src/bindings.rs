@@ -701,48 +701,42 @@ pub fn engine_metrics_family_type(handle: u32, name: &str) -> i32 {
     })
 }
 
+/// Runs one update of a series, then expires up to one stale series (the
+/// bounded, per-call share of stale expiry). Returns 0, `STALE` or `FAILED`.
 fn series_op(
     handle: u32,
     series: f64,
+    now: f64,
     f: impl FnOnce(&mut Registry, SeriesHandle) -> Result<(), MetricsError>,
 ) -> i32 {
     let Some(h) = SeriesHandle::unpack(series) else {
         return STALE;
     };
     with_registry(handle, NO_REGISTRY, |reg| match f(reg, h) {
-        Ok(()) => 0,
+        Ok(()) => {
+            reg.expire_stale(now, 1);
+            0
+        }
         Err(e) => remember(&e),
     })
 }
 
-/// Adds to a counter or gauge series. Also expires one stale series.
+/// Adds to a counter or gauge series.
 #[wasm_bindgen(js_name = engineMetricsAdd)]
 pub fn engine_metrics_add(handle: u32, series: f64, amount: f64, now: f64) -> i32 {
-    series_op(handle, series, |reg, h| {
-        reg.add(h, amount, now)?;
-        reg.expire_stale(now, 1);
-        Ok(())
-    })
+    series_op(handle, series, now, |reg, h| reg.add(h, amount, now))
 }
 
 /// Sets a counter or gauge series.
 #[wasm_bindgen(js_name = engineMetricsSetValue)]
 pub fn engine_metrics_set_value(handle: u32, series: f64, value: f64, now: f64) -> i32 {
-    series_op(handle, series, |reg, h| {
-        reg.set_value(h, value, now)?;
-        reg.expire_stale(now, 1);
-        Ok(())
-    })
+    series_op(handle, series, now, |reg, h| reg.set_value(h, value, now))
 }
 
 /// Observes a value in a histogram series.
 #[wasm_bindgen(js_name = engineMetricsObserve)]
 pub fn engine_metrics_observe(handle: u32, series: f64, value: f64, now: f64) -> i32 {
-    series_op(handle, series, |reg, h| {
-        reg.observe(h, value, now)?;
-        reg.expire_stale(now, 1);
-        Ok(())
-    })
+    series_op(handle, series, now, |reg, h| reg.observe(h, value, now))
 }
 
 /// The original's `set(name, type, value, labels)`: replaces the metric,
