@@ -78,8 +78,8 @@ export interface MetricsOptions {
 
 type Labels = Record<string, string>;
 const TYPE_CODES = { counter: 0, gauge: 1, histogram: 2 } as const;
+/** Engine result: the series handle is no longer valid (resolve again). */
 const STALE = -1;
-const FAILED = -2;
 /** Upper bound on cached (name, labels) -> handle entries per collector. */
 const HANDLE_CACHE_LIMIT = 16_384;
 /** Stale series dropped before each scrape, at most. */
