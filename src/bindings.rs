@@ -655,6 +655,28 @@ fn label_pairs(labels: &js_sys::Array) -> Result<Vec<(String, String)>, i32> {
     Ok(out)
 }
 
+/// Runs `f` on a registry with the label pairs of a flat array; returns
+/// its packed series handle, or a negative code (labels not strings, an
+/// error from `f` remembered for `engineMetricsLastError`, no registry).
+fn labelled_op(
+    handle: u32,
+    labels: &js_sys::Array,
+    f: impl FnOnce(&mut Registry, &[(&str, &str)]) -> Result<SeriesHandle, MetricsError>,
+) -> f64 {
+    let pairs = match label_pairs(labels) {
+        Ok(p) => p,
+        Err(code) => return f64::from(code),
+    };
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    with_registry(handle, f64::from(NO_REGISTRY), |reg| match f(reg, &refs) {
+        Ok(h) => h.pack(),
+        Err(e) => f64::from(remember(&e)),
+    })
+}
+
 /// Finds or creates the series `name{labels}`; `labels` is a flat array of
 /// names and values. Returns the packed series handle, or a negative code.
 #[wasm_bindgen(js_name = engineMetricsResolve)]
@@ -665,19 +687,8 @@ pub fn engine_metrics_resolve(
     labels: js_sys::Array,
     now: f64,
 ) -> f64 {
-    let pairs = match label_pairs(&labels) {
-        Ok(p) => p,
-        Err(code) => return f64::from(code),
-    };
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    with_registry(handle, f64::from(NO_REGISTRY), |reg| {
-        match reg.resolve(name, metric_type(type_code), &refs, now) {
-            Ok(h) => h.pack(),
-            Err(e) => f64::from(remember(&e)),
-        }
+    labelled_op(handle, &labels, |reg, refs| {
+        reg.resolve(name, metric_type(type_code), refs, now)
     })
 }
 
@@ -750,19 +761,8 @@ pub fn engine_metrics_set(
     labels: js_sys::Array,
     now: f64,
 ) -> f64 {
-    let pairs = match label_pairs(&labels) {
-        Ok(p) => p,
-        Err(code) => return f64::from(code),
-    };
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    with_registry(handle, f64::from(NO_REGISTRY), |reg| {
-        match reg.set(name, metric_type(type_code), value, &refs, now) {
-            Ok(h) => h.pack(),
-            Err(e) => f64::from(remember(&e)),
-        }
+    labelled_op(handle, &labels, |reg, refs| {
+        reg.set(name, metric_type(type_code), value, refs, now)
     })
 }
 
