@@ -20,7 +20,9 @@ if [ -n "$runs" ]; then amount="$runs inputs from seed 1"; else amount="${secs}s
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
-  cargo install --quiet cargo-fuzz --locked
+  # --locked first; if the registry mirror lacks a locked version, let
+  # cargo resolve (as scripts/setup.sh does for wasm-bindgen-cli).
+  cargo install --quiet cargo-fuzz --locked || cargo install --quiet cargo-fuzz
 fi
 export RUSTC_BOOTSTRAP=1
 cd fuzz
