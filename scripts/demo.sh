@@ -94,7 +94,7 @@ row('metrics', `${mem.metrics_count} names, ${mem.metrics_series_count} series, 
 row('errors counted', `${load.errors_sent} sent to /api/boom`);
 row('latency', `p50 ${load.latency_ms.p50} ms, p95 ${load.latency_ms.p95} ms, p99 ${load.latency_ms.p99} ms (through wrangler's local proxy)`);
 console.log(`\nGET /metrics  (Content-Type: ${res.headers.get('content-type')}), a few lines:`);
-const wanted = [/^http_requests_total\{/, /^http_errors_total\{/, /^http_request_duration_ms_bucket\{le="(10|50|\+Inf)"\}/, /^http_response_time_p9[59] /, /^cache_(entries|max_entries|hit_rate_percent) /];
+const wanted = [/^http_requests_total\{/, /^http_errors_total\{/, /^http_request_duration_seconds_bucket\{le="(10|50|\+Inf)"\}/, /^http_response_time_p9[59] /, /^cache_(entries|max_entries|hit_rate_percent) /];
 for (const line of metrics.split('\n')) if (wanted.some((re) => re.test(line))) console.log(`  ${line}`);
 if (load.wrong > 0) {
   console.log(`\n${load.wrong} unexpected responses, e.g. ${JSON.stringify(load.wrong_examples.slice(0, 3))}`);

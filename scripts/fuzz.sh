@@ -54,8 +54,10 @@ for target in $(cargo fuzz list); do
   if cargo fuzz run -s "$sanitizer" "$target" "corpus/$target" "regressions/$target" -- \
       "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$target.log" 2>&1; then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$target.log" | grep -o '[0-9]*$' || true)
-    echo "   ok: ${runs:-?} inputs in $((SECONDS - start))s, corpus $(ls "corpus/$target" | wc -l) files"
+    # Its own name: overwriting $runs would turn a timed run of the next
+    # target into a run of this one's input count.
+    executed=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$target.log" | grep -o '[0-9]*$' || true)
+    echo "   ok: ${executed:-?} inputs in $((SECONDS - start))s, corpus $(ls "corpus/$target" | wc -l) files"
     rm -f "$target.log"
   else
     failed=1

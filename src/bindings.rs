@@ -579,8 +579,8 @@ fn metric_type(code: u32) -> MetricType {
 }
 
 /// Creates a registry. Non-finite or negative numbers take the defaults
-/// (except `stale_after_ms`, where `Infinity` means never). `buckets` empty
-/// means the default response-time buckets. Returns a handle, or `FAILED`
+/// (except `stale_after_ms`, where `Infinity` means never). `buckets`
+/// `undefined` means the default buckets; empty means `+Inf` only. Returns a handle, or `FAILED`
 /// with the message in `engineMetricsLastError`.
 #[wasm_bindgen(js_name = engineMetricsNew)]
 pub fn engine_metrics_new(
@@ -590,7 +590,7 @@ pub fn engine_metrics_new(
     window_size: f64,
     max_label_value_len: f64,
     max_labels: f64,
-    buckets: Vec<f64>,
+    buckets: Option<Vec<f64>>,
 ) -> i32 {
     let mut opts = MetricsOptions::default();
     let count = |v: f64, d: usize| {
@@ -608,8 +608,8 @@ pub fn engine_metrics_new(
     opts.window_size = count(window_size, opts.window_size);
     opts.max_label_value_len = count(max_label_value_len, opts.max_label_value_len);
     opts.max_labels = count(max_labels, opts.max_labels);
-    if !buckets.is_empty() {
-        opts.response_time_buckets_ms = buckets;
+    if let Some(buckets) = buckets {
+        opts.buckets = buckets;
     }
     let reg = match Registry::new(opts) {
         Ok(r) => r,

@@ -25,11 +25,14 @@
 //! # Time
 //!
 //! Times are milliseconds (`f64`, e.g. `Date.now()`), passed in by the
-//! caller on each call, so a test clock is just another number. The core
-//! keeps time monotonic: a `now` earlier than one already seen is taken as
-//! the latest seen, so a clock stepping back never revives an entry nor
-//! expires one early. An entry is expired when `now > expires_at`
-//! (strictly), as in the original MoodMash cache.
+//! caller on each call, so a test clock is just another number. The core's
+//! own time is monotonic (the timer wheel needs it): it is the caller's
+//! clock plus a skew that grows by however far that clock steps back. So
+//! after a step back time goes on from where it was, and an entry lives at
+//! most its TTL of elapsed time *and* never past its expiry by the caller's
+//! clock (a plain floor would make entries stored after a step back outlive
+//! their TTL by the size of the step). [`CacheCore::clear`] starts time
+//! afresh. An entry is expired when `now > expires_at` (strictly).
 #![forbid(unsafe_code)]
 
 use crate::wheel::{TimerWheel, NIL};
@@ -241,7 +244,10 @@ pub struct CacheCore {
     /// The wheel need not be polled before this tick (cached
     /// `wheel.next_check()`, refreshed whenever it may have moved earlier).
     next_check: u64,
+    /// The core's time: the caller's clock plus `skew`, never decreasing.
     now: f64,
+    /// How far the caller's clock has stepped back in all, in ms.
+    skew: f64,
     /// Time origin of wheel ticks: the first `now` seen, floored.
     origin: Option<f64>,
     stats: CacheStats,
@@ -274,6 +280,7 @@ impl CacheCore {
             wheel: TimerWheel::new(),
             next_check: u64::MAX,
             now: f64::NEG_INFINITY,
+            skew: 0.0,
             origin: None,
             stats: CacheStats::default(),
         })
@@ -536,6 +543,8 @@ impl CacheCore {
         self.bytes = 0;
         self.wheel.clear();
         self.next_check = u64::MAX;
+        self.now = f64::NEG_INFINITY;
+        self.skew = 0.0;
         self.origin = None;
         self.stats = CacheStats::default();
     }
@@ -591,11 +600,17 @@ impl CacheCore {
         self.advance_clock(now);
     }
 
-    /// Advances the monotonic clock to `now` (ignoring non-finite times and
-    /// steps back) and fixes the wheel's time origin on first use.
+    /// Advances the monotonic clock to `now` + skew (a step back of the
+    /// caller's clock grows the skew instead; non-finite times are ignored)
+    /// and fixes the wheel's time origin on first use.
     fn advance_clock(&mut self, now: f64) {
-        if now.is_finite() && now > self.now {
-            self.now = now;
+        if now.is_finite() {
+            let t = now + self.skew;
+            if t > self.now {
+                self.now = t;
+            } else if t < self.now {
+                self.skew += self.now - t;
+            }
         }
         if self.origin.is_none() && self.now.is_finite() {
             self.origin = Some(self.now.floor());

@@ -85,22 +85,18 @@ impl Default for TimerWheel {
 }
 
 impl TimerWheel {
-    /// An empty wheel at tick 0.
+    /// An empty wheel at tick 0. Allocates nothing: the sentinels (~6 KiB)
+    /// come with the first id, so an idle cache costs a few bytes.
     pub fn new() -> Self {
-        let mut w = TimerWheel {
+        TimerWheel {
             nodes: Vec::new(),
             occupied: [0; LEVELS],
             elapsed: 0,
             len: 0,
-        };
-        w.reset_sentinels();
-        w
+        }
     }
 
     fn reset_sentinels(&mut self) {
-        if self.nodes.len() < LISTS {
-            self.nodes.resize(LISTS, Node::UNLINKED);
-        }
         for (i, n) in self.nodes.iter_mut().enumerate().take(LISTS) {
             *n = Node {
                 prev: i as u32,
@@ -159,7 +155,11 @@ impl TimerWheel {
     pub fn reserve_ids(&mut self, capacity: usize) {
         let want = LISTS.saturating_add(capacity);
         if self.nodes.len() < want {
+            let fresh = self.nodes.is_empty();
             self.nodes.resize(want, Node::UNLINKED);
+            if fresh {
+                self.reset_sentinels();
+            }
         }
     }
 
@@ -365,11 +365,18 @@ impl TimerWheel {
         (id as usize).checked_add(LISTS)
     }
 
+    /// A node by index. Before the first id, storage is empty and every
+    /// list reads as empty (a sentinel linked to itself).
     fn node(&self, node: u32) -> Node {
-        self.nodes
-            .get(node as usize)
-            .copied()
-            .unwrap_or(Node::UNLINKED)
+        match self.nodes.get(node as usize) {
+            Some(n) => *n,
+            None if (node as usize) < LISTS => Node {
+                prev: node,
+                next: node,
+                deadline: 0,
+            },
+            None => Node::UNLINKED,
+        }
     }
 
     fn set_next(&mut self, node: u32, next: u32) {

@@ -225,3 +225,26 @@ fn byte_accounting_is_exact() {
     small.insert(0.0, 10.0, 0.0).unwrap();
     assert_eq!(small.bytes(), 10.0);
 }
+
+/// A clock set back (a test's `setSystemTime`, an NTP step): entries stored
+/// afterwards live exactly their TTL on that clock, entries stored before
+/// never outlive their TTL of elapsed time, and `clear()` starts afresh.
+#[test]
+fn clock_stepping_back_never_extends_a_ttl() {
+    let opts = CacheOptions::default();
+    let mut cache: KeyedCache<u8, u8> = KeyedCache::new(opts).unwrap();
+    let t0 = 10_000_000.0;
+    cache.set(1, 1, 60_000.0, 0.0, t0).unwrap();
+    // The clock goes back an hour; a new entry lives 60 s on that clock.
+    let back = t0 - 3_600_000.0;
+    cache.set(2, 2, 60_000.0, 0.0, back).unwrap();
+    assert_eq!(cache.get(&2, back + 60_000.0), Some(&2));
+    assert_eq!(cache.get(&2, back + 60_001.0), None, "expired on the clock it was set by");
+    // The entry from before the step had 60 s of elapsed time: gone too.
+    assert_eq!(cache.get(&1, back + 60_001.0), None);
+    // After clear(), time starts from the caller's clock as it is.
+    cache.clear();
+    cache.set(3, 3, 1_000.0, 0.0, back).unwrap();
+    assert_eq!(cache.get(&3, back + 1_000.0), Some(&3));
+    assert_eq!(cache.get(&3, back + 1_001.0), None);
+}

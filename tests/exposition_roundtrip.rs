@@ -536,7 +536,7 @@ proptest! {
         help in hostile_string(),
     ) {
         let opts = MetricsOptions::default();
-        let bounds = opts.response_time_buckets_ms.clone();
+        let bounds = opts.buckets.clone();
         let mut reg = Registry::new(opts).unwrap();
         let mut recorded: BTreeMap<(String, Labels), Expected> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
@@ -618,9 +618,10 @@ fn fresh_registry_parses_and_has_original_families_first() {
     let series = histogram_series(hist).unwrap();
     assert_eq!(series.len(), 1);
     assert_eq!(series[0].1.count, 3.0);
-    assert_eq!(series[0].1.sum, 49.0);
-    assert_eq!(series[0].1.buckets[1], (10.0, 1.0));
-    assert_eq!(series[0].1.buckets[3], (50.0, 3.0));
+    // Observed in seconds (Prometheus' base unit): 0.004, 0.015, 0.03.
+    assert!((series[0].1.sum - 0.049).abs() < 1e-12);
+    assert_eq!(series[0].1.buckets[1], (0.01, 1.0));
+    assert_eq!(series[0].1.buckets[3], (0.05, 3.0));
 }
 
 /// Build a large, hostile exposition (also used by the promtool test).

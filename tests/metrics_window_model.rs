@@ -124,7 +124,7 @@ fn run(window_size: usize, ops: &[Op], exact_mean: bool) -> Result<(), TestCaseE
             );
         }
         prop_assert_eq!(
-            reg.family_sum("http_request_duration_ms"),
+            reg.family_sum("http_request_duration_seconds"),
             pushes as f64,
             "histogram count"
         );

@@ -26,7 +26,7 @@ ROUTE_PATTERNS = {
     "/api/monitoring/metrics",
 }
 ALLOWED_PROMTOOL_REMARKS = {
-    "http_request_duration_ms metric names should not contain abbreviated units",
+    "http_request_duration_seconds metric names should not contain abbreviated units",
     "response_time_ms metric names should not contain abbreviated units",
 }
 # Requests matching no route are labelled with the middleware's pattern.

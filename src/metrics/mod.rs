@@ -32,8 +32,8 @@
 //!   printed an invalid `histogram` line with a plain value).
 //! * Labelled series not updated for `stale_after_ms` are dropped;
 //!   unlabelled series (all seven built-ins) never are.
-//! * A response-time histogram `http_request_duration_ms` is added, and the
-//!   p95/p99 gauges get HELP lines.
+//! * A response-time histogram `http_request_duration_seconds` is added (in
+//!   seconds, Prometheus' base unit), and the p95/p99 gauges get HELP lines.
 //!
 //! # Panics
 //!
@@ -72,7 +72,7 @@ pub const MAX_HELP_LEN: usize = 4096;
 pub const AUTO_EXPIRE_PER_RESOLVE: usize = 2;
 
 /// Name of the built-in response-time histogram.
-pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_ms";
+pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_seconds";
 /// Name of the built-in gauge holding the rounded mean of the window.
 pub const RESPONSE_TIME_GAUGE: &str = "response_time_ms";
 /// Names of the two percentile gauges appended to the exposition. They are
@@ -357,7 +357,7 @@ impl Registry {
     pub fn new(opts: MetricsOptions) -> Result<Registry, MetricsError> {
         opts.validate()?;
         let mut reg = Registry {
-            buckets: opts.response_time_buckets_ms.clone().into_boxed_slice(),
+            buckets: opts.buckets.clone().into_boxed_slice(),
             families: Vec::new(),
             family_index: HashMap::new(),
             slab: Slab::new(opts.slot_capacity()),
@@ -976,8 +976,8 @@ impl Registry {
     /// last `window_size` samples (O(1)), set gauge `response_time_ms` to
     /// `Math.round(mean)` (as [`set`](Self::set) with type gauge, so a
     /// retyped family is turned back into a gauge, like the original), and
-    /// observe the unlabelled series of histogram `http_request_duration_ms`
-    /// (skipped if that family was retyped). NaN, infinite and negative
+    /// observe `ms / 1000` in the unlabelled series of histogram
+    /// `http_request_duration_seconds` (skipped if that family was retyped). NaN, infinite and negative
     /// durations are rejected with no state change. A duration of `-0` is
     /// stored as `0`.
     pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
@@ -1004,16 +1004,17 @@ impl Registry {
             self.rt_gauge =
                 Some(self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?);
         }
+        let seconds = ms / 1000.0;
         if self
             .rt_hist
-            .is_some_and(|h| self.observe(h, ms, now_ms).is_ok())
+            .is_some_and(|h| self.observe(h, seconds, now_ms).is_ok())
         {
             return Ok(());
         }
         self.rt_hist = None;
         if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
             let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
-            self.observe(h, ms, now_ms)?;
+            self.observe(h, seconds, now_ms)?;
             self.rt_hist = Some(h);
         }
         Ok(())

@@ -36,11 +36,12 @@ pub struct MetricsOptions {
     /// Samples kept by the response-time window. Default 1000 (as the
     /// original); 1 ..= [`MAX_WINDOW_SIZE`].
     pub window_size: usize,
-    /// Upper bounds (ms) of the response-time histogram buckets, and of every
-    /// histogram created through the registry; `+Inf` is implicit. Finite and
+    /// Upper bounds of the bucket of every histogram of the registry: in
+    /// seconds for the response-time histogram (Prometheus' base unit), in
+    /// whatever unit `observe` is given for the others; `+Inf` is implicit. Finite and
     /// strictly increasing, at most [`MAX_BUCKETS`]. May be empty (only the
     /// `+Inf` bucket).
-    pub response_time_buckets_ms: Vec<f64>,
+    pub buckets: Vec<f64>,
     /// Longest label value in UTF-8 bytes. Default 1024; at most
     /// [`MAX_LABEL_VALUE_LEN_LIMIT`].
     pub max_label_value_len: usize,
@@ -55,8 +56,9 @@ impl Default for MetricsOptions {
             max_metrics: 1000,
             stale_after_ms: 3_600_000.0,
             window_size: 1000,
-            response_time_buckets_ms: vec![
-                5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+            // prom-client's and client_golang's default buckets (seconds).
+            buckets: vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ],
             max_label_value_len: 1024,
             max_labels: 16,
@@ -115,22 +117,22 @@ impl MetricsOptions {
                 format!("must be in 1..={MAX_WINDOW_SIZE}"),
             ));
         }
-        let b = &self.response_time_buckets_ms;
+        let b = &self.buckets;
         if b.len() > MAX_BUCKETS {
             return Err(invalid(
-                "response_time_buckets_ms",
+                "buckets",
                 format!("at most {MAX_BUCKETS} buckets"),
             ));
         }
         if b.iter().any(|x| !x.is_finite()) {
             return Err(invalid(
-                "response_time_buckets_ms",
+                "buckets",
                 "bounds must be finite (+Inf is implicit)",
             ));
         }
         if b.windows(2).any(|w| matches!(w, [a, c] if a >= c)) {
             return Err(invalid(
-                "response_time_buckets_ms",
+                "buckets",
                 "bounds must be strictly increasing",
             ));
         }

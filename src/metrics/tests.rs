@@ -44,7 +44,7 @@ fn builtins_registered_in_original_order_at_zero() {
             ("auth_failures_total", MetricType::Counter),
             ("active_users", MetricType::Gauge),
             ("response_time_ms", MetricType::Gauge),
-            ("http_request_duration_ms", MetricType::Histogram),
+            ("http_request_duration_seconds", MetricType::Histogram),
         ]
     );
     for (name, _, _) in BUILTIN_METRICS {
@@ -87,8 +87,8 @@ fn exposition_of_fresh_registry_matches_the_original_shape() {
             "response_time_ms 0",
         ]
     );
-    assert_eq!(samples[7], "http_request_duration_ms_bucket{le=\"5\"} 0");
-    assert!(samples.contains(&"http_request_duration_ms_bucket{le=\"+Inf\"} 0"));
+    assert_eq!(samples[7], "http_request_duration_seconds_bucket{le=\"0.005\"} 0");
+    assert!(samples.contains(&"http_request_duration_seconds_bucket{le=\"+Inf\"} 0"));
     assert_eq!(
         &samples[samples.len() - 2..],
         &["http_response_time_p95 0", "http_response_time_p99 0"]
@@ -183,7 +183,7 @@ fn histogram_suffix_clashes_are_rejected() {
     let mut r = reg();
     let e = r
         .resolve(
-            "http_request_duration_ms_count",
+            "http_request_duration_seconds_count",
             MetricType::Counter,
             &[],
             0.0,
@@ -522,7 +522,7 @@ fn value_validation_per_type() {
 #[test]
 fn histogram_buckets_are_cumulative() {
     let mut r = Registry::new(MetricsOptions {
-        response_time_buckets_ms: vec![1.0, 5.0, 10.0],
+        buckets: vec![1.0, 5.0, 10.0],
         ..MetricsOptions::default()
     })
     .unwrap();
@@ -550,13 +550,13 @@ fn response_time_window_mean_and_rounding() {
     r.record_response_time(3.0, 0.0).unwrap();
     assert_eq!(r.window_mean(), 2.5);
     assert_eq!(r.unlabelled_value("response_time_ms"), 3.0); // Math.round(2.5)
-    assert_eq!(r.family_sum("http_request_duration_ms"), 2.0);
+    assert_eq!(r.family_sum("http_request_duration_seconds"), 2.0);
     for bad in [f64::NAN, -1.0, f64::INFINITY, f64::NEG_INFINITY] {
         assert!(r.record_response_time(bad, 0.0).is_err());
     }
     assert_eq!(r.window_len(), 2);
     assert_eq!(r.window_mean(), 2.5);
-    assert_eq!(r.family_sum("http_request_duration_ms"), 2.0);
+    assert_eq!(r.family_sum("http_request_duration_seconds"), 2.0);
 }
 
 #[test]
@@ -750,19 +750,19 @@ fn options_validation() {
             ..base.clone()
         },
         MetricsOptions {
-            response_time_buckets_ms: vec![1.0, 1.0],
+            buckets: vec![1.0, 1.0],
             ..base.clone()
         },
         MetricsOptions {
-            response_time_buckets_ms: vec![2.0, 1.0],
+            buckets: vec![2.0, 1.0],
             ..base.clone()
         },
         MetricsOptions {
-            response_time_buckets_ms: vec![1.0, f64::INFINITY],
+            buckets: vec![1.0, f64::INFINITY],
             ..base.clone()
         },
         MetricsOptions {
-            response_time_buckets_ms: vec![f64::NAN],
+            buckets: vec![f64::NAN],
             ..base.clone()
         },
         MetricsOptions {
@@ -781,7 +781,7 @@ fn options_validation() {
         assert!(e.to_string().starts_with("invalid metrics option "));
     }
     Registry::new(MetricsOptions {
-        response_time_buckets_ms: vec![],
+        buckets: vec![],
         ..base.clone()
     })
     .unwrap();

@@ -15,7 +15,7 @@
 //   slides.
 // - getPercentile: p in [0, 100] (ours rejects the rest).
 // - names: the seven built-ins and a few custom ones; never
-//   `http_request_duration_ms` (ours registers it as a histogram) nor the
+//   `http_request_duration_seconds` (ours registers it as a histogram) nor the
 //   reserved `http_response_time_p95/p99`.
 // Integers keep every sum exact, so the original's `reduce` mean and the
 // core's running mean are the same double.
@@ -102,7 +102,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
  * 1. one `# HELP` line before each `# TYPE` line (the seven built-ins, the
  *    histogram and the two percentile gauges have HELP text; families
  *    created by `set`/`increment` have none);
- * 2. the added `http_request_duration_ms` histogram family (its HELP and
+ * 2. the added `http_request_duration_seconds` histogram family (its HELP and
  *    TYPE lines, 12 `_bucket` lines, `_sum` and `_count`), right after
  *    `response_time_ms` (registered after the seven built-ins);
  * 3. a trailing newline (the 0.0.4 format ends every line with `\n`; the
@@ -118,8 +118,8 @@ function restrictToOriginal(ours: string): string {
     .filter(
       (l) =>
         !l.startsWith('# HELP ') &&
-        l !== '# TYPE http_request_duration_ms histogram' &&
-        !l.startsWith('http_request_duration_ms_'),
+        l !== '# TYPE http_request_duration_seconds histogram' &&
+        !l.startsWith('http_request_duration_seconds_'),
     )
     .join('\n');
 }
@@ -152,7 +152,7 @@ function assertSameValues(ours: MetricsCollector, orig: OriginalMetricsCollector
   // No other counter/gauge family in ours (the histogram and the two
   // percentile gauges are the documented additions).
   const extra = [...typeOf.keys()].filter(
-    (n) => !orig.metrics.has(n) && !['http_request_duration_ms', 'http_response_time_p95', 'http_response_time_p99'].includes(n),
+    (n) => !orig.metrics.has(n) && !['http_request_duration_seconds', 'http_response_time_p95', 'http_response_time_p99'].includes(n),
   );
   assert.deepEqual(extra, [], `${where}: families only in ours`);
 }

@@ -368,14 +368,14 @@ describe('exposition structure', () => {
     const text = m.toPrometheusFormat();
     checkStructure(text);
     const lines = text.split('\n');
-    assert.deepEqual(lines.filter((l) => l.startsWith('http_request_duration_ms')), [
-      'http_request_duration_ms_bucket{le="0.5"} 2',
-      'http_request_duration_ms_bucket{le="1"} 4',
-      'http_request_duration_ms_bucket{le="2.5"} 4',
-      'http_request_duration_ms_bucket{le="100"} 7',
-      'http_request_duration_ms_bucket{le="+Inf"} 9',
-      'http_request_duration_ms_sum 1000305.2',
-      'http_request_duration_ms_count 9',
+    assert.deepEqual(lines.filter((l) => l.startsWith('http_request_duration_seconds')), [
+      'http_request_duration_seconds_bucket{le="0.5"} 2',
+      'http_request_duration_seconds_bucket{le="1"} 4',
+      'http_request_duration_seconds_bucket{le="2.5"} 4',
+      'http_request_duration_seconds_bucket{le="100"} 7',
+      'http_request_duration_seconds_bucket{le="+Inf"} 9',
+      'http_request_duration_seconds_sum 1000305.2',
+      'http_request_duration_seconds_count 9',
     ]);
     // Custom histogram: the core gives every histogram the configured
     // buckets (src/metrics/options.rs: "and of every histogram created
@@ -413,18 +413,18 @@ describe('exposition structure', () => {
     if (!NO_PROMTOOL) promtoolCheck(text);
     if (!NO_PYTHON) {
       const fams = pyParse(text);
-      const h = fams.find((f) => f.name === 'http_request_duration_ms');
+      const h = fams.find((f) => f.name === 'http_request_duration_seconds');
       assert.equal(h?.type, 'histogram');
       assert.deepEqual(
         h?.samples.map(([n, l, v]) => [n, l.le ?? '', pyNumber(v)]),
         [
-          ['http_request_duration_ms_bucket', '0.5', 2],
-          ['http_request_duration_ms_bucket', '1', 4],
-          ['http_request_duration_ms_bucket', '2.5', 4],
-          ['http_request_duration_ms_bucket', '100', 7],
-          ['http_request_duration_ms_bucket', '+Inf', 9],
-          ['http_request_duration_ms_sum', '', 1000305.2],
-          ['http_request_duration_ms_count', '', 9],
+          ['http_request_duration_seconds_bucket', '0.5', 2],
+          ['http_request_duration_seconds_bucket', '1', 4],
+          ['http_request_duration_seconds_bucket', '2.5', 4],
+          ['http_request_duration_seconds_bucket', '100', 7],
+          ['http_request_duration_seconds_bucket', '+Inf', 9],
+          ['http_request_duration_seconds_sum', '', 1000305.2],
+          ['http_request_duration_seconds_count', '', 9],
         ],
       );
     }

@@ -94,7 +94,7 @@ describe('invalid metric names', () => {
     const m = seeded();
     refused(m, 'p95', () => m.increment('http_response_time_p95'), TypeError, /reserved for the response-time percentile gauges/);
     refused(m, 'p99 set', () => m.set('http_response_time_p99', 'gauge', 1), TypeError, /reserved/);
-    refused(m, '_count of a histogram', () => m.increment('http_request_duration_ms_count'), TypeError, /clashes with the _bucket\/_sum\/_count series/);
+    refused(m, '_count of a histogram', () => m.increment('http_request_duration_seconds_count'), TypeError, /clashes with the _bucket\/_sum\/_count series/);
     refused(m, '_sum of a custom histogram', () => m.set('hot_hist_sum', 'gauge', 1), TypeError, /clashes/);
     m.increment('plain_bucket');
     refused(m, 'histogram whose _bucket exists', () => m.observe('plain', 1), TypeError, /would clash with an existing metric/);
@@ -305,7 +305,7 @@ describe('values', () => {
   it('operations that do not fit the metric type are TypeErrors', () => {
     const m = seeded();
     refused(m, 'increment a histogram', () => m.increment('hot_hist', 1, { k: 'v' }), TypeError, /cannot (increment|add to) metric "hot_hist": it is a histogram/);
-    refused(m, 'increment the built-in histogram', () => m.increment('http_request_duration_ms'), TypeError, /it is a histogram/);
+    refused(m, 'increment the built-in histogram', () => m.increment('http_request_duration_seconds'), TypeError, /it is a histogram/);
     refused(m, 'observe a counter', () => m.observe('hot_total', 1), TypeError, /cannot observe metric "hot_total": it is a counter/);
     refused(m, 'observe a gauge (hot)', () => m.observe('hot_gauge', 1, { k: 'v' }), TypeError, /cannot observe metric "hot_gauge": it is a gauge/);
     // With a label set the metric does not have yet: no empty series is
@@ -313,7 +313,7 @@ describe('values', () => {
     refused(m, 'observe a counter, new labels', () => m.observe('hot_total', 1, { k: 'new' }), TypeError, /cannot observe metric "hot_total": it is a counter/);
     refused(m, 'observe a built-in counter, new labels', () => m.observe('http_requests_total', 1, { method: 'PUT', path: '/n' }), TypeError, /it is a counter/);
     refused(m, 'increment a histogram, new labels', () => m.increment('hot_hist', 1, { k: 'new' }), TypeError, /cannot add to metric "hot_hist": it is a histogram/);
-    refused(m, 'increment the built-in histogram, new labels', () => m.increment('http_request_duration_ms', 1, { k: 'new' }), TypeError, /it is a histogram/);
+    refused(m, 'increment the built-in histogram, new labels', () => m.increment('http_request_duration_seconds', 1, { k: 'new' }), TypeError, /it is a histogram/);
     refused(m, 'observe NaN, new histogram', () => m.observe('new_hist', NaN), RangeError, /observation must be a finite number, got NaN/);
     refused(m, 'observe -Infinity, new labels', () => m.observe('hot_hist', -Infinity, { k: 'new' }), RangeError, /observation must be a finite number, got -Infinity/);
     refused(m, 'gauge += NaN, new labels', () => m.increment('hot_gauge', NaN, { k: 'new' }), RangeError, /gauge increment must be a finite number/);
@@ -344,7 +344,7 @@ describe('options', () => {
       assert.throws(() => {
         const m = new MetricsCollector({ responseTimeBuckets: buckets });
         m.increment('x_total');
-      }, (e: unknown) => e instanceof RangeError && /response_time_buckets_ms/.test(e.message), JSON.stringify(buckets));
+      }, (e: unknown) => e instanceof RangeError && /buckets/.test(e.message), JSON.stringify(buckets));
     }
   });
 });

@@ -103,8 +103,8 @@ describe('requests', () => {
     await app.request('/nowhere');
     assert.equal(m.getStats().response_times_count, 4);
     const text = m.toPrometheusFormat();
-    assert.equal(valueOf(text, 'http_request_duration_ms_count'), 4);
-    const sum = valueOf(text, 'http_request_duration_ms_sum')!;
+    assert.equal(valueOf(text, 'http_request_duration_seconds_count'), 4);
+    const sum = valueOf(text, 'http_request_duration_seconds_sum')!;
     assert.ok(sum >= 25, `the slow request's ~30 ms are in the sum (${sum})`);
     assert.ok(m.getPercentile(100) >= 25, 'the slowest is the max');
     assert.ok(m.getPercentile(25) >= 0);

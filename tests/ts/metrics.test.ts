@@ -80,7 +80,7 @@ describe('initial state', () => {
     // Deliberate additions (documented): the response-time histogram after
     // the seven, and the original's two percentile gauges at the end.
     assert.deepEqual(types.slice(7), [
-      ['http_request_duration_ms', 'histogram'],
+      ['http_request_duration_seconds', 'histogram'],
       ['http_response_time_p95', 'gauge'],
       ['http_response_time_p99', 'gauge'],
     ]);
