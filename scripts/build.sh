@@ -24,5 +24,6 @@ export * from './bounded_services.js';
 export function __wbg_set_wasm(exports: unknown): void;
 DTS
 if [ "$out" = pkg ]; then
+  rm -rf dist  # no stale files from a removed source
   tsc -p ts-bindings/tsconfig.json
 fi

@@ -1,22 +1,33 @@
 // The one WebAssembly instance behind every cache and metrics collector of
-// this package, and its recovery from traps.
+// this package, the lifecycle of the objects holding state in it, and its
+// recovery from traps.
 //
 // The instance is created lazily, on first use, with
 // `new WebAssembly.Instance` from a module that the platform entry provides
 // (`#wasm-module`: read from disk in Node, imported as a module by the
-// bundler in Workers), so nothing is compiled from bytes in Workers and no
-// top-level await is needed.
+// bundler in Workers, fetched by `ready()` in browsers), so nothing is
+// compiled from bytes in Workers and no top-level await is needed.
 //
 // A trap (a Rust panic with panic=abort, an out-of-memory) leaves a Wasm
 // instance unusable: every later call traps again. `recover()` replaces the
 // instance with a fresh one and tells every live facade object to rebuild
 // its state there (what was cached is lost; the worker keeps serving).
+//
+// The declarations exported here use only the ES library's types: the
+// public `.d.ts` files re-export `trapStats` from this module, and must
+// type-check without DOM or Node types.
 import * as glue from '../pkg/bounded_services_bg.js';
 import { wasmModule } from '#wasm-module';
 
+/** The part of a `WebAssembly.Memory` the facade uses. */
+export interface LinearMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
 /** The numeric engine exports the facade calls directly. */
 export interface EngineExports {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: LinearMemory;
   engineCacheNew(maxEntries: number, maxBytes: number, expireBudget: number): number;
   engineCacheFree(handle: number): void;
   engineCacheTouch(handle: number, slot: number, now: number): number;
@@ -27,7 +38,6 @@ export interface EngineExports {
   engineCachePeek(handle: number, slot: number, now: number): number;
   engineCacheRemainingTtl(handle: number, slot: number, now: number): number;
   engineCacheCleanExpired(handle: number, now: number): number;
-  engineCacheReclaim(handle: number, now: number, budget: number): number;
   engineCacheClear(handle: number): void;
   engineCacheFreedPtr(handle: number): number;
   engineCacheStat(handle: number, which: number): number;
@@ -35,42 +45,58 @@ export interface EngineExports {
   engineMetricsFree(handle: number): void;
   engineMetricsIsOverflow(handle: number, series: number): number;
   engineMetricsAdd(handle: number, series: number, amount: number, now: number): number;
-  engineMetricsSetValue(handle: number, series: number, value: number, now: number): number;
   engineMetricsObserve(handle: number, series: number, value: number, now: number): number;
   engineMetricsRecordResponseTime(handle: number, ms: number, now: number): number;
   engineMetricsPercentile(handle: number, p: number): number;
-  engineMetricsExpireStale(handle: number, now: number, budget: number): number;
   engineMetricsReset(handle: number): void;
   engineMetricsStat(handle: number, which: number): number;
   engineTestTrap?(): void;
   __wbindgen_start?(): void;
 }
 
-/** Something holding state inside the instance, rebuilt after a trap. */
-export interface Resettable {
+/** What `getMemoryStats()` learns from one live cache or collector. */
+export type InstanceFigures =
+  | {
+      kind: 'cache';
+      /** The module-level cache of `bounded-services/cache`. */
+      isDefault: boolean;
+      entries: number;
+      maxEntries: number;
+      keyBytes: number;
+      trackedBytes: number;
+      coreBytes: number;
+    }
+  | {
+      kind: 'metrics';
+      /** The module-level `metricsCollector`. */
+      isDefault: boolean;
+      metrics: number;
+      series: number;
+      responseTimes: number;
+      coreBytes: number;
+    };
+
+/** Something holding state inside the instance. */
+export interface Tracked {
   /** Called after the instance was replaced: drop every handle, start anew. */
   onEngineReset(): void;
+  /** Its figures for `getMemoryStats()`. */
+  figures(): InstanceFigures;
 }
-
-/**
- * The wasm-bindgen glue, bound to the current instance: use it for engine
- * functions that take or return strings or arrays (it encodes them in
- * linear memory); call the numeric ones on `ex` directly.
- */
-export const wbg = glue;
 
 /** The current instance's exports. Reassigned by `recover()`. */
 export let ex: EngineExports = undefined as unknown as EngineExports;
-let moduleSource: () => WebAssembly.Module = wasmModule;
+let moduleSource: () => unknown = wasmModule;
 let generation = 0;
 let traps = 0;
 let lastTrap: string | undefined;
 let u32: Uint32Array | undefined;
-const live = new Set<WeakRef<Resettable>>();
+/** Every object holding a handle of the current instance. */
+const live = new Set<WeakRef<Tracked>>();
 
 function instantiate(): void {
   const old = ex;
-  const instance = new WebAssembly.Instance(moduleSource(), {
+  const instance = new WebAssembly.Instance(moduleSource() as WebAssembly.Module, {
     './bounded_services_bg.js': glue as unknown as WebAssembly.ModuleImports,
   });
   const exports = instance.exports as unknown as EngineExports;
@@ -101,20 +127,24 @@ export function engineGeneration(): number {
   return generation;
 }
 
-/** Registers an object to rebuild after the instance is replaced. */
-export function track(obj: Resettable): void {
-  live.add(new WeakRef(obj));
+interface Held {
+  handle: number;
+  gen: number;
+  ref: WeakRef<Tracked>;
 }
 
 /**
- * Frees the engine handle of a facade object: when the garbage collector
- * takes the object, or at once with `release` (dispose). A handle of an
- * instance since replaced (after a trap) is never freed: on the new
- * instance the same number may be a live object's.
+ * The lifecycle of one kind of facade object (caches, collectors): which
+ * live objects hold a handle (rebuilt after a trap, counted by
+ * `getMemoryStats()`), and freeing a handle at once (`dispose`) or when the
+ * garbage collector takes its object. A handle of an instance since
+ * replaced (after a trap) is never freed: on the new instance the same
+ * number may be a live object's.
  */
-export class HandleFinalizer {
+export class Lifecycle {
   readonly #free: (handle: number) => void;
-  readonly #registry: FinalizationRegistry<{ handle: number; gen: number }> | undefined;
+  readonly #refs = new WeakMap<Tracked, WeakRef<Tracked>>();
+  readonly #registry: FinalizationRegistry<Held> | undefined;
 
   /** `free` is called with a handle of the current instance. */
   constructor(free: (handle: number) => void) {
@@ -122,24 +152,30 @@ export class HandleFinalizer {
     this.#registry =
       typeof FinalizationRegistry === 'undefined'
         ? undefined
-        : new FinalizationRegistry(({ handle, gen }) => {
+        : new FinalizationRegistry(({ handle, gen, ref }) => {
+            live.delete(ref);
             if (gen === generation) this.#freeQuietly(handle);
           });
   }
 
-  /** Frees `handle` when `owner` is garbage-collected. */
-  track(owner: object, handle: number): void {
-    this.#registry?.register(owner, { handle, gen: generation }, owner);
-  }
-
-  /** Stops tracking `owner` (its handle is gone or freed elsewhere). */
-  forget(owner: object): void {
+  /** `owner` now holds `handle` of the current instance. */
+  adopt(owner: Tracked, handle: number): void {
+    let ref = this.#refs.get(owner);
+    if (ref === undefined) {
+      ref = new WeakRef(owner);
+      this.#refs.set(owner, ref);
+    }
+    live.add(ref);
     this.#registry?.unregister(owner);
+    this.#registry?.register(owner, { handle, gen: generation, ref }, owner);
   }
 
-  /** Frees `owner`'s `handle` now. */
-  release(owner: object, handle: number): void {
-    this.forget(owner);
+  /** Frees `owner`'s `handle` now and stops tracking it (dispose). */
+  release(owner: Tracked, handle: number): void {
+    this.#registry?.unregister(owner);
+    const ref = this.#refs.get(owner);
+    if (ref !== undefined) live.delete(ref);
+    this.#refs.delete(owner);
     this.#freeQuietly(handle);
   }
 
@@ -149,6 +185,31 @@ export class HandleFinalizer {
     } catch {
       // A trapped instance has nothing left to free; recovery replaces it.
     }
+  }
+}
+
+/** The module-level cache and collector, made on demand, by kind. */
+const defaults = new Map<InstanceFigures['kind'], () => Tracked>();
+
+/**
+ * Registers how to get a module-level instance (its module was imported),
+ * so `getMemoryStats()` can report it without importing that module.
+ */
+export function provideDefault(kind: InstanceFigures['kind'], get: () => Tracked): void {
+  defaults.set(kind, get);
+}
+
+/** Makes sure every module-level instance of an imported module exists. */
+export function openDefaults(): void {
+  for (const get of defaults.values()) get().figures();
+}
+
+/** Calls `fn` with each live object holding state in the instance. */
+export function forEachLive(fn: (obj: Tracked) => void): void {
+  for (const ref of live) {
+    const obj = ref.deref();
+    if (obj === undefined) live.delete(ref);
+    else fn(obj);
   }
 }
 
@@ -167,13 +228,26 @@ export function recover(err: unknown): void {
   replaceInstance();
 }
 
-function replaceInstance(): void {
-  instantiate();
-  for (const ref of live) {
-    const obj = ref.deref();
-    if (obj === undefined) live.delete(ref);
-    else obj.onEngineReset();
+/**
+ * Runs `fn`; on a Wasm trap, recovers the instance and runs it once more (a
+ * second trap propagates: an input that always traps must not loop). Hot
+ * paths inline the same try/catch to save the closure.
+ */
+export function guarded<R>(fn: () => R): R {
+  try {
+    return fn();
+  } catch (err) {
+    if (!isTrap(err)) throw err;
+    recover(err);
+    return fn();
   }
+}
+
+function replaceInstance(): void {
+  const before = [...live];
+  live.clear();
+  instantiate();
+  for (const ref of before) ref.deref()?.onEngineReset();
 }
 
 /** Number of traps recovered from since start, and the last message. */
@@ -194,7 +268,7 @@ export function memoryU32(): Uint32Array {
  * `test-trap` feature) and start a fresh instance from it.
  * @internal
  */
-export function useModuleForTesting(source: () => WebAssembly.Module): void {
+export function useModuleForTesting(source: () => unknown): void {
   moduleSource = source;
   if (ex !== undefined) replaceInstance();
 }

@@ -1,12 +1,13 @@
 // getMemoryStats(): the figures the MoodMash memory report asked for, for
 // `GET /api/health/memory`, measured where the package can measure them.
-import { getDefaultCache } from './cache.js';
-import { engine, ex, trapStats } from './engine.js';
-import { metricsCollector } from './metrics.js';
+// It sees every live cache and collector through the engine's lifecycle
+// registry, so it depends on neither implementation (importing
+// `bounded-services/cache` loads no metrics code, and the reverse).
+import { engine, ex, forEachLive, openDefaults, trapStats } from './engine.js';
 
-/** Memory figures of the module-level cache and metrics collector. */
+/** Memory figures of the module-level cache and collector, and of all instances. */
 export interface MemoryStats {
-  /** Entries in the module-level cache (measured). */
+  /** Entries in the module-level cache (measured; 0 when `bounded-services/cache` is not loaded). */
   cache_size: number;
   /**
    * Estimate, in KiB, of what the module-level cache holds: its keys
@@ -15,18 +16,26 @@ export interface MemoryStats {
    * is not known), and the core's own structures in Wasm memory.
    */
   cache_memory_kb: number;
-  /** The cache's entry bound (configured). */
+  /** The module-level cache's entry bound. */
   cache_max_entries: number;
-  /** Sum of the sizes given for cached values (measured bookkeeping). */
+  /** Sum of the sizes given for the module-level cache's values (measured bookkeeping). */
   cache_tracked_bytes: number;
   /** Metric names registered in the module-level collector (measured). */
   metrics_count: number;
   /** Series across those metrics (measured). */
   metrics_series_count: number;
-  /** Response times in the window (measured; at most its size). */
+  /** Response times in the module-level collector's window (measured). */
   response_times_count: number;
-  /** Estimate, in KiB, of the collector's structures in Wasm memory. */
+  /** Estimate, in KiB, of the module-level collector's structures in Wasm memory. */
   metrics_memory_kb: number;
+  /** Live caches holding Wasm state: the module-level one and every `BoundedCache` not disposed. */
+  live_caches: number;
+  /** Live collectors holding Wasm state (a collector holds none before its first use). */
+  live_collectors: number;
+  /** Entries across all live caches (measured). */
+  all_cache_entries: number;
+  /** Estimate, in KiB, of what all live caches and collectors hold, as above. */
+  all_memory_kb: number;
   /**
    * Size of the WebAssembly linear memory in bytes (measured). It never
    * shrinks; it stops growing once the bounds are reached.
@@ -39,20 +48,49 @@ export interface MemoryStats {
 /** Memory figures; see {@link MemoryStats} for which are estimates. */
 export function getMemoryStats(): MemoryStats {
   engine();
-  const cache = getDefaultCache();
-  const c = cache.getStats();
-  const m = cache.memoryBytes();
-  const mc = metricsCollector.getStats();
-  return {
-    cache_size: c.total_entries,
-    cache_memory_kb: (m.key_bytes + m.tracked_bytes + m.core_bytes) / 1024,
-    cache_max_entries: c.max_entries,
-    cache_tracked_bytes: m.tracked_bytes,
-    metrics_count: mc.metrics_count,
-    metrics_series_count: mc.series_count,
-    response_times_count: mc.response_times_count,
-    metrics_memory_kb: mc.heap_bytes_estimate / 1024,
-    wasm_memory_bytes: ex.engineWasmMemoryBytes(),
+  openDefaults();
+  const s: MemoryStats = {
+    cache_size: 0,
+    cache_memory_kb: 0,
+    cache_max_entries: 1000,
+    cache_tracked_bytes: 0,
+    metrics_count: 0,
+    metrics_series_count: 0,
+    response_times_count: 0,
+    metrics_memory_kb: 0,
+    live_caches: 0,
+    live_collectors: 0,
+    all_cache_entries: 0,
+    all_memory_kb: 0,
+    wasm_memory_bytes: 0,
     traps: trapStats().traps,
   };
+  forEachLive((obj) => {
+    const f = obj.figures();
+    if (f.kind === 'cache') {
+      const kb = (f.keyBytes + f.trackedBytes + f.coreBytes) / 1024;
+      s.live_caches++;
+      s.all_cache_entries += f.entries;
+      s.all_memory_kb += kb;
+      if (f.isDefault) {
+        s.cache_size = f.entries;
+        s.cache_memory_kb = kb;
+        s.cache_max_entries = f.maxEntries;
+        s.cache_tracked_bytes = f.trackedBytes;
+      }
+    } else {
+      s.live_collectors++;
+      s.all_memory_kb += f.coreBytes / 1024;
+      if (f.isDefault) {
+        s.metrics_count = f.metrics;
+        s.metrics_series_count = f.series;
+        s.response_times_count = f.responseTimes;
+        s.metrics_memory_kb = f.coreBytes / 1024;
+      }
+    }
+  });
+  s.wasm_memory_bytes = ex.engineWasmMemoryBytes();
+  return s;
 }
+
+export { trapStats };

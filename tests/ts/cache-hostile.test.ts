@@ -77,7 +77,7 @@ describe('keys', () => {
   ];
 
   for (const [label, key] of NON_STRINGS) {
-    it(`a ${label} key is a TypeError in every method; nothing changes`, () => {
+    it(`a ${label} key is a TypeError in every method; nothing changes`, async () => {
       const { c } = fixture();
       const before = snapshot(c);
       const k = key as string;
@@ -88,11 +88,16 @@ describe('keys', () => {
         ['has', () => c.has(k)],
         ['peek', () => c.peek(k)],
         ['getRemainingTTL', () => c.getRemainingTTL(k)],
-        ['getOrLoad', () => c.getOrLoad(k, () => 1)],
       ];
       for (const [name, call] of calls) {
         throwsTyped(call, TypeError, /key must be a string/, `${name}(${label})`);
       }
+      // getOrLoad fails one way only: a rejected promise, never a throw.
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        p = c.getOrLoad(k, () => 1);
+      }, `getOrLoad(${label}) does not throw`);
+      await assert.rejects(p!, (e: unknown) => e instanceof TypeError && /key must be a string/.test((e as Error).message));
       assertIntact(c, before, `${label} keys`);
     });
   }
@@ -122,20 +127,22 @@ describe('keys', () => {
     assert.equal(c.peek('a') !== null, true);
   });
 
-  it('a 1 MB key is a RangeError naming the limit; nothing changes', () => {
+  it('a 1 MB key: set is a RangeError naming the limit, lookups are misses (never throw), getOrLoad rejects', async () => {
     const { c } = fixture();
     const before = snapshot(c);
     const big = 'k'.repeat(1 << 20);
-    for (const [name, call] of [
-      ['get', () => c.get(big)],
-      ['set', () => c.set(big, 1)],
-      ['del', () => c.del(big)],
-      ['has', () => c.has(big)],
-      ['getRemainingTTL', () => c.getRemainingTTL(big)],
-    ] as Array<[string, () => unknown]>) {
-      throwsTyped(call, RangeError, /1048576 UTF-16 code units.*maxKeyLength is 16384/, `${name}(1 MB key)`);
-    }
-    assertIntact(c, before, '1 MB key');
+    throwsTyped(() => c.set(big, 1), RangeError, /1048576 UTF-16 code units.*maxKeyLength is 16384/, 'set(1 MB key)');
+    assertIntact(c, before, '1 MB key set');
+    // A key from a URL must never turn a lookup into a 500: it just misses.
+    assert.equal(c.has(big), false);
+    assert.equal(c.peek(big), null);
+    assert.equal(c.getRemainingTTL(big), 0);
+    assert.equal(c.del(big), false);
+    assertIntact(c, before, '1 MB key lookups that count nothing');
+    assert.equal(c.get(big), null);
+    assert.equal(c.getStats().misses, before.stats.misses + 1, 'get counts the miss');
+    await assert.rejects(c.getOrLoad(big, () => 1), RangeError);
+    assert.equal(c.size, before.size);
     // the limit itself is accepted, one more is not
     c.set('x'.repeat(16_384), 'max');
     assert.equal(c.get('x'.repeat(16_384)), 'max');

@@ -89,7 +89,8 @@ describe('get / set: the original contract', () => {
         expirations: 1,
         max_entries: 0,
         bytes: 0,
-        max_bytes: Infinity,
+        max_bytes: null,
+        pending_loads: 0,
       },
     );
   });
@@ -365,22 +366,27 @@ describe('expiry reclamation', () => {
     assert.equal(get('b'), 1);
   });
 
-  it('a clock stepping back is ignored (time is monotonic)', () => {
+  it('a clock stepping back neither revives an entry nor extends a TTL', () => {
     const ck = clock();
     const c = new BoundedCache({ now: ck.now });
     c.set('a', 1, 1);
     c.set('b', 2, 10);
     ck.t = T0 + 5_000;
     assert.equal(c.get('b'), 2); // the cache has now seen T0 + 5 s
-    ck.t = T0; // back in time: taken as T0 + 5 s
+    ck.t = T0; // back in time (a test's setSystemTime, an NTP step)
     assert.equal(c.has('a'), false);
     assert.equal(c.get('a'), null, 'a clock stepping back must not revive an expired entry');
-    c.set('c', 3, 1); // stored at T0 + 5 s, not T0
+    c.set('c', 3, 1); // lives 1 s by the clock as it now reads
     assert.equal(c.getRemainingTTL('c'), 1);
-    ck.t = T0 + 6_000;
+    ck.t = T0 + 1_000;
     assert.equal(c.get('c'), 3);
-    ck.t = T0 + 6_001;
-    assert.equal(c.get('c'), null);
+    ck.t = T0 + 1_001;
+    assert.equal(c.get('c'), null, 'expired on time by the clock that was set back');
+    // b had 10 s: 5 s passed before the step, so 5 s more after it.
+    ck.t = T0 + 5_000;
+    assert.equal(c.get('b'), 2);
+    ck.t = T0 + 5_001;
+    assert.equal(c.get('b'), null, 'never outlives its TTL of elapsed time');
   });
 
   it(

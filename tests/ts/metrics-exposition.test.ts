@@ -357,8 +357,8 @@ describe('exposition validity with hostile label values', () => {
 
 describe('exposition structure', () => {
   it('trailing newline, one TYPE line per family, histogram buckets ascending to +Inf then _sum and _count', () => {
-    const m = new MetricsCollector({ now: () => T0, responseTimeBuckets: [0.5, 1, 2.5, 100] });
-    for (const x of [0, 0.5, 0.7, 1, 3, 99.5, 100, 100.5, 1e6]) m.recordResponseTime(x);
+    const m = new MetricsCollector({ now: () => T0, buckets: [0.5, 1, 2.5, 100] });
+    for (const x of [0, 0.5, 0.7, 1, 3, 99.5, 100, 100.5, 1e6]) m.recordResponseTime(x * 1000); // ms; the histogram is in seconds
     for (const x of [-5, 0, 2, 7e10]) m.observe('payload_bytes', x, { route: '/a' });
     m.observe('payload_bytes', 1, { route: '/b' });
     m.observe('payload_bytes', 1);
@@ -407,7 +407,7 @@ describe('exposition structure', () => {
     const dl = d.toPrometheusFormat().split('\n').filter((l) => l.startsWith('sizes_bucket'));
     assert.deepEqual(
       dl.map((l) => /le="([^"]+)"/.exec(l)![1]),
-      ['5', '10', '25', '50', '100', '250', '500', '1000', '2500', '5000', '10000', '+Inf'],
+      ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'],
     );
     checkStructure(d.toPrometheusFormat());
     if (!NO_PROMTOOL) promtoolCheck(text);

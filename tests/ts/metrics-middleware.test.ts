@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { bearerAuth } from 'hono/bearer-auth';
 
 import { MetricsCollector, metricsCollector, metricsMiddleware } from 'bounded-services/metrics';
 import { createOriginalMetrics, createOriginalMiddleware } from '../../bench/baselines/index.js';
@@ -104,13 +105,13 @@ describe('requests', () => {
     assert.equal(m.getStats().response_times_count, 4);
     const text = m.toPrometheusFormat();
     assert.equal(valueOf(text, 'http_request_duration_seconds_count'), 4);
-    const sum = valueOf(text, 'http_request_duration_seconds_sum')!;
-    assert.ok(sum >= 25, `the slow request's ~30 ms are in the sum (${sum})`);
+    const sum = valueOf(text, 'http_request_duration_seconds_sum')! * 1000; // in seconds: to ms
+    assert.ok(sum >= 25, `the slow request's ~30 ms are in the sum (${sum} ms)`);
     assert.ok(m.getPercentile(100) >= 25, 'the slowest is the max');
     assert.ok(m.getPercentile(25) >= 0);
     // The gauge is Math.round of the window's mean; the window holds the
     // same four durations as the histogram.
-    assert.equal(m.getSnapshot().response_time_avg, Math.round(sum / 4));
+    assert.equal(m.getSnapshot().response_time_avg, Math.round(Math.round(sum) / 4));
   });
 });
 
@@ -189,17 +190,62 @@ describe('errors', () => {
     assert.deepEqual({ ...m.getSnapshot().errors_by_type }, { http_500: 1, http_503: 2 });
   });
 
-  it('an HTTPException caught by Hono is counted by its name, whatever its status', async () => {
+  it('a 4xx is not an error, thrown as an HTTPException or returned; a 5xx HTTPException is http_<status>', async () => {
     const m = new MetricsCollector();
     const app = new Hono();
     app.use('*', metricsMiddleware(m));
     app.get('/auth', () => {
       throw new HTTPException(401, { message: 'no token' });
     });
-    const res = await app.request('/auth');
-    assert.equal(res.status, 401);
-    const name = new HTTPException(401).name;
-    assert.equal(valueOf(m.toPrometheusFormat(), `http_errors_total{error="${name}",method="GET",path="/auth"}`), 1);
+    app.get('/bad', (c) => c.text('no', 400));
+    app.get('/down', () => {
+      throw new HTTPException(503, { message: 'maintenance' });
+    });
+    assert.equal((await app.request('/auth')).status, 401);
+    assert.equal((await app.request('/bad')).status, 400);
+    assert.equal((await app.request('/down')).status, 503);
+    const text = m.toPrometheusFormat();
+    assert.equal(valueOf(text, 'http_requests_total{method="GET",path="/auth"}'), 1);
+    assert.equal(valueOf(text, 'http_requests_total{method="GET",path="/bad"}'), 1);
+    assert.equal(valueOf(text, 'http_errors_total{error="http_503",method="GET",path="/down"}'), 1);
+    assert.equal(m.getSnapshot().errors_total, 1, 'only the 503');
+    assert.ok(!text.includes('maintenance'));
+  });
+
+  it("bearerAuth's 401s are not errors (regression: they were counted as error=\"Error\")", async () => {
+    const m = new MetricsCollector();
+    const app = new Hono();
+    app.use('*', metricsMiddleware(m));
+    app.use('/api/*', bearerAuth({ token: 'secret' }));
+    app.get('/api/moods/:userId', (c) => c.json({ ok: true }));
+    for (let i = 0; i < 3; i++) assert.equal((await app.request('/api/moods/1')).status, 401);
+    const ok = await app.request('/api/moods/1', { headers: { Authorization: 'Bearer secret' } });
+    assert.equal(ok.status, 200);
+    const snap = m.getSnapshot();
+    assert.equal(snap.errors_total, 0);
+    assert.equal(snap.requests_total, 4);
+    // A rejected request is labelled with the auth middleware's pattern.
+    assert.equal(snap.requests_by_endpoint['/api/*'], 3);
+    assert.equal(snap.requests_by_endpoint['/api/moods/:userId'], 1);
+  });
+
+  it('an error app.onError turned into a 2xx is still counted, by its class name', async () => {
+    const m = new MetricsCollector();
+    const app = new Hono();
+    app.use('*', metricsMiddleware(m));
+    class DbUnavailable extends Error {}
+    app.get('/t', () => {
+      throw new TypeError('x');
+    });
+    app.get('/db', () => {
+      throw new DbUnavailable('down');
+    });
+    app.onError((_e, c) => c.text('handled', 200));
+    assert.equal((await app.request('/t')).status, 200);
+    assert.equal((await app.request('/db')).status, 200);
+    const text = m.toPrometheusFormat();
+    assert.equal(valueOf(text, 'http_errors_total{error="TypeError",method="GET",path="/t"}'), 1);
+    assert.equal(valueOf(text, 'http_errors_total{error="DbUnavailable",method="GET",path="/db"}'), 1);
   });
 
   it('a thrown non-Error is counted by its type and rethrown, as without the middleware', async () => {
@@ -283,12 +329,12 @@ describe('the middleware never makes a request fail', () => {
     assert.ok(!text.includes('a'.repeat(1100)), 'the over-long pattern was not stored');
     assert.equal(valueOf(text, 'http_errors_total{error="Error",method="GET",path="/nameless"}'), 1, 'empty name -> Error');
     assert.equal(valueOf(text, 'http_errors_total{error="Error",method="GET",path="/symbol-name"}'), 1, 'non-string name -> Error');
-    // Known limitation (documented: "metrics must never fail a request, e.g.
-    // a label over the limits"): a label over the limits is refused, so the
-    // over-long route's requests and the over-long error name's error are
-    // not counted at all; their durations are.
-    assert.equal(text.split('\n').filter((l) => l.includes('/weird-name')).length, 1, 'its request only');
-    assert.equal(m.getSnapshot().requests_total, requests.length - 2);
+    // Every request is counted (regression: labels over the limit made the
+    // increment throw and the request went uncounted): an over-long route
+    // pattern or error name becomes the fixed value bs_overlong.
+    assert.equal(m.getSnapshot().requests_total, requests.length);
+    assert.equal(valueOf(text, 'http_requests_total{method="GET",path="bs_overlong"}'), 2);
+    assert.equal(valueOf(text, 'http_errors_total{error="bs_overlong",method="GET",path="/weird-name"}'), 1);
     assert.equal(valueOf(text, 'http_requests_total{method="PURGE",path="/any"}'), 1);
     assert.equal(valueOf(text, 'http_requests_total{method="GET",path="/q\\"uo\\\\te/:id"}'), 1, 'escaped in the exposition');
   });
