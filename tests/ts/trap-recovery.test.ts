@@ -25,6 +25,7 @@ import {
   set,
   trapStats,
 } from 'bounded-services/cache';
+import { MetricsCollector } from 'bounded-services/metrics';
 import * as engine from '../../dist/engine.js';
 
 const TRAP_WASM = new URL('../../pkg-test/bounded_services_bg.wasm', import.meta.url);
@@ -318,6 +319,52 @@ describe('a poisoned instance (every call traps)', () => {
     assert.equal(traps(), n + 2);
     assert.equal(c.get('x'), null);
     assert.equal(c.get('y'), 2);
+  });
+});
+
+describe('metrics collectors across a trap', () => {
+  const METHODS: Array<[string, (m: MetricsCollector) => unknown]> = [
+    ['increment', (m) => m.increment('a_total', 1, { k: 'v' })],
+    ['set', (m) => m.set('g', 'gauge', 2)],
+    ['observe', (m) => m.observe('h', 0.5)],
+    ['recordResponseTime', (m) => m.recordResponseTime(5)],
+    ['getPercentile', (m) => m.getPercentile(99)],
+    ['getSnapshot', (m) => m.getSnapshot()],
+    ['toPrometheusFormat', (m) => m.toPrometheusFormat()],
+    ['setHelp', (m) => m.setHelp('http_requests_total', 'help')],
+    ['reset', (m) => m.reset()],
+    ['getStats', (m) => m.getStats()],
+  ];
+  for (const [name, call] of METHODS) {
+    it(`${name}() on a poisoned instance recovers; the collector serves afresh`, () => {
+      const m = new MetricsCollector();
+      m.increment('a_total', 3, { k: 'v' });
+      const n = traps();
+      poison();
+      assert.doesNotThrow(() => call(m), name);
+      assert.equal(traps(), n + 1, 'one trap counted');
+      m.increment('b_total');
+      const text = m.toPrometheusFormat();
+      assert.ok(text.includes('\nb_total 1\n'), 'serves afterwards');
+      assert.ok(!text.includes('a_total{k="v"} 3'), 'what the lost instance held is gone');
+    });
+  }
+
+  it('an input that traps every time is retried once, then the trap propagates (no unbounded recursion)', () => {
+    const m = new MetricsCollector({
+      now: () => {
+        engine.ex.engineTestTrap!();
+        return 0;
+      },
+    });
+    for (const [name, call] of [
+      ['increment', () => m.increment('x_total')],
+      ['observe', () => m.observe('h', 1)],
+    ] as Array<[string, () => unknown]>) {
+      const n = traps();
+      assert.throws(call, WebAssembly.RuntimeError, name);
+      assert.equal(traps(), n + 1, `${name}: one recovery, then the second trap propagates`);
+    }
   });
 });
 
