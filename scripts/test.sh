@@ -23,6 +23,9 @@ step "build (wasm-pack + tsc)"
 bash scripts/build.sh
 BS_FEATURES=test-trap bash scripts/build.sh
 
+step "typecheck matrix (a consumer of the public API; bundler, node16, nodenext, node)"
+bash scripts/test-types.sh
+
 step "wasm-pack test --headless --chrome (bindings in Chromium)"
 wasm-pack test --headless --chrome --mode no-install
 

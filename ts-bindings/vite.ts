@@ -38,7 +38,7 @@ export interface BoundedServicesVitePlugin {
     source: string,
     importer: string | undefined,
   ): { id: string; external: 'absolute' } | string | null;
-  writeBundle(outputOptions: { dir?: string; file?: string }): void;
+  writeBundle(outputOptions: { dir?: string | undefined; file?: string | undefined }): void;
   renderChunk(code: string, chunk: { fileName: string }): { code: string; map: null } | null;
 }
 

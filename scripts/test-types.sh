@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The typecheck matrix: tests/types/consumer.ts, which uses the whole public
+# API, type-checked against the built package (dist/) by its name, with
+# tsc --strict under moduleResolution bundler, node16, nodenext and node, ES
+# lib only and no ambient types; and the Vite plugin against Vite's Plugin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+# The consumer finds the package by name, as an installed dependency.
+mkdir -p tests/types/node_modules
+ln -sfn ../../.. tests/types/node_modules/bounded-services
+failed=0
+for mode in bundler node16 nodenext node; do
+  if tsc -p "tests/types/tsconfig.$mode.json"; then
+    echo "   ok: moduleResolution $mode"
+  else
+    echo "   FAILED: moduleResolution $mode"
+    failed=1
+  fi
+done
+if tsc -p tests/types/tsconfig.vite.json; then
+  echo "   ok: boundedServicesWasm() is a Vite Plugin (exactOptionalPropertyTypes)"
+else
+  echo "   FAILED: the Vite plugin type"
+  failed=1
+fi
+[ "$failed" = 0 ] && echo "types: PASS" || { echo "types: FAIL"; exit 1; }
