@@ -115,6 +115,25 @@ ls -l "$EX/dist/pages" | sed 's/^/  /'
 [ -f "$EX/dist/pages/_worker.js" ] || fail "vite build produced no _worker.js"
 [ -f "$EX/dist/pages/bounded_services_bg.wasm" ] || fail "vite build did not copy the .wasm beside _worker.js"
 
+step "build 3: the same Vite build without the package's plugin fails at build time, naming the fix"
+# Without the plugin, Vite resolves the package's \`browser\` entry for this
+# SSR build; that entry turns such a build into an error (it would fail at
+# run time in workerd otherwise).
+cat > "$EX/vite.no-plugin.config.mjs" <<'JS'
+import { defineConfig } from 'vite';
+import build from '@hono/vite-build/cloudflare-pages';
+export default defineConfig({ plugins: [build({ outputDir: 'dist/no-plugin' })] });
+JS
+if (cd "$EX" && node node_modules/vite/bin/vite.js build --config vite.no-plugin.config.mjs --logLevel error >"$WORK/no-plugin.log" 2>&1); then
+  rm -f "$EX/vite.no-plugin.config.mjs"
+  fail "a Vite build without boundedServicesWasm() succeeded (it must fail at build time)"
+fi
+rm -f "$EX/vite.no-plugin.config.mjs"
+rm -rf "$EX/dist/no-plugin"
+grep -q 'boundedServicesWasm() from "bounded-services/vite"' "$WORK/no-plugin.log" \
+  || { cat "$WORK/no-plugin.log" >&2; fail "the build error does not name the fix"; }
+echo "  ok   fails with: $(grep -o 'bounded-services: this Vite SSR build[^.]*' "$WORK/no-plugin.log" | head -1)"
+
 step "production builds carry no test-only export"
 node --input-type=module - "$EX"/dist/wrangler/*.wasm "$EX"/dist/pages/*.wasm "$ROOT"/pkg/*.wasm <<'EOF'
 import { readFileSync } from 'node:fs';

@@ -29,4 +29,4 @@ export {
   type NoCacheHeaders,
 } from './cache/moodmash.js';
 export type { BoundedCacheStats, CacheEntry, CacheOptions, CacheStats, SetOptions } from './cache/types.js';
-export { getMemoryStats, trapStats, type MemoryStats } from './memory.js';
+export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';

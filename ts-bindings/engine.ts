@@ -17,7 +17,7 @@
 // public `.d.ts` files re-export `trapStats` from this module, and must
 // type-check without DOM or Node types.
 import * as glue from '../pkg/bounded_services_bg.js';
-import { wasmModule } from '#wasm-module';
+import { ready as platformReady, wasmModule } from '#wasm-module';
 
 /** The part of a `WebAssembly.Memory` the facade uses. */
 export interface LinearMemory {
@@ -114,6 +114,16 @@ function instantiate(): void {
       // A memory at its maximum cannot grow; its views stay, unused.
     }
   }
+}
+
+/**
+ * Resolves once the package can be used. Needed only in browsers, where the
+ * `.wasm` must be fetched and compiled asynchronously: call
+ * `await ready()` once before the first cache or collector is used. In Node
+ * and Cloudflare Workers it resolves at once (everything is synchronous).
+ */
+export function ready(): Promise<void> {
+  return platformReady();
 }
 
 /** Makes sure the instance exists; returns its exports. */

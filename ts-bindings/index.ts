@@ -15,4 +15,4 @@ export {
   OVERFLOW_LABEL,
 } from './metrics.js';
 export type { Metric, MetricsSnapshot, MetricsOptions } from './metrics.js';
-export { getMemoryStats, trapStats, type MemoryStats } from './memory.js';
+export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';

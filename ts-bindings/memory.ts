@@ -3,7 +3,7 @@
 // It sees every live cache and collector through the engine's lifecycle
 // registry, so it depends on neither implementation (importing
 // `bounded-services/cache` loads no metrics code, and the reverse).
-import { engine, ex, forEachLive, openDefaults, trapStats } from './engine.js';
+import { engine, ex, forEachLive, openDefaults, ready, trapStats } from './engine.js';
 
 /** Memory figures of the module-level cache and collector, and of all instances. */
 export interface MemoryStats {
@@ -93,4 +93,4 @@ export function getMemoryStats(): MemoryStats {
   return s;
 }
 
-export { trapStats };
+export { ready, trapStats };

@@ -18,4 +18,4 @@ export {
   type MetricsOptions,
   type MetricsSnapshot,
 } from './metrics/types.js';
-export { getMemoryStats, trapStats, type MemoryStats } from './memory.js';
+export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';

@@ -11,3 +11,8 @@ export function wasmModule(): WebAssembly.Module {
   );
   return compiled;
 }
+
+/** Nothing to wait for: the module is compiled on first use. */
+export function ready(): Promise<void> {
+  return Promise.resolve();
+}

@@ -10,3 +10,8 @@ import compiled from '../pkg/bounded_services_bg.wasm';
 export function wasmModule(): WebAssembly.Module {
   return compiled as WebAssembly.Module;
 }
+
+/** Nothing to wait for: the bundler imported the module. */
+export function ready(): Promise<void> {
+  return Promise.resolve();
+}

@@ -1,14 +1,16 @@
 // A small static server for the browser tests: serves dist/, pkg/,
 // pkg-test/ and tests/browser/ of the repository on 127.0.0.1, on the port
-// given as the first argument (0 or none: any free port). Prints
-// "listening <port>" once ready. No dependencies.
+// given as the first argument (0 or none: any free port); or, given a
+// directory as the second argument, that directory at `/` (a built site).
+// Prints "listening <port>" once ready. No dependencies.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const served = ['dist', 'pkg', 'pkg-test', 'tests/browser'].map((d) => resolve(root, d) + sep);
+const site = process.argv[3];
+const root = site ? resolve(site) : resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const served = site ? [root + sep] : ['dist', 'pkg', 'pkg-test', 'tests/browser'].map((d) => resolve(root, d) + sep);
 const types = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -26,7 +28,7 @@ const server = createServer(async (req, res) => {
     res.writeHead(400).end();
     return;
   }
-  const file = resolve(root, '.' + path);
+  const file = resolve(root, '.' + (site && path.endsWith('/') ? path + 'index.html' : path));
   if (req.method !== 'GET' || !served.some((d) => file.startsWith(d))) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`not served: ${path}\n`);
     return;
