@@ -29,7 +29,7 @@ bash scripts/test-types.sh
 step "wasm-pack test --headless --chrome (bindings in Chromium)"
 wasm-pack test --headless --chrome --mode no-install
 
-step "trap recovery of the facade in headless Chromium"
+step "headless Chromium: trap recovery, and a plain Vite browser build of both services"
 bash scripts/test-browser.sh
 
 step "TypeScript tests in Node (package imported by name)"

@@ -239,7 +239,11 @@ fn clock_stepping_back_never_extends_a_ttl() {
     let back = t0 - 3_600_000.0;
     cache.set(2, 2, 60_000.0, 0.0, back).unwrap();
     assert_eq!(cache.get(&2, back + 60_000.0), Some(&2));
-    assert_eq!(cache.get(&2, back + 60_001.0), None, "expired on the clock it was set by");
+    assert_eq!(
+        cache.get(&2, back + 60_001.0),
+        None,
+        "expired on the clock it was set by"
+    );
     // The entry from before the step had 60 s of elapsed time: gone too.
     assert_eq!(cache.get(&1, back + 60_001.0), None);
     // After clear(), time starts from the caller's clock as it is.

@@ -119,10 +119,7 @@ impl MetricsOptions {
         }
         let b = &self.buckets;
         if b.len() > MAX_BUCKETS {
-            return Err(invalid(
-                "buckets",
-                format!("at most {MAX_BUCKETS} buckets"),
-            ));
+            return Err(invalid("buckets", format!("at most {MAX_BUCKETS} buckets")));
         }
         if b.iter().any(|x| !x.is_finite()) {
             return Err(invalid(
@@ -131,10 +128,7 @@ impl MetricsOptions {
             ));
         }
         if b.windows(2).any(|w| matches!(w, [a, c] if a >= c)) {
-            return Err(invalid(
-                "buckets",
-                "bounds must be strictly increasing",
-            ));
+            return Err(invalid("buckets", "bounds must be strictly increasing"));
         }
         if self.max_label_value_len > MAX_LABEL_VALUE_LEN_LIMIT {
             return Err(invalid(

@@ -87,7 +87,10 @@ fn exposition_of_fresh_registry_matches_the_original_shape() {
             "response_time_ms 0",
         ]
     );
-    assert_eq!(samples[7], "http_request_duration_seconds_bucket{le=\"0.005\"} 0");
+    assert_eq!(
+        samples[7],
+        "http_request_duration_seconds_bucket{le=\"0.005\"} 0"
+    );
     assert!(samples.contains(&"http_request_duration_seconds_bucket{le=\"+Inf\"} 0"));
     assert_eq!(
         &samples[samples.len() - 2..],

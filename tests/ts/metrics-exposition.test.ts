@@ -99,6 +99,22 @@ function promtoolCheck(text: string): void {
   }
 }
 
+describe('promtool lint', () => {
+  it('flags only the names that come from the original module', { skip: NO_PROMTOOL ?? false }, () => {
+    const m = new MetricsCollector();
+    for (const ms of [3, 40, 900]) m.recordResponseTime(ms);
+    m.increment('http_requests_total', 1, { method: 'GET', path: '/api/moods/:id' });
+    m.observe('payload_bytes', 10);
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: Buffer.from(m.toPrometheusFormat(), 'utf8') });
+    const remarks = `${r.stdout.toString()}${r.stderr.toString()}`.split('\n').filter((l) => l.trim() !== '');
+    // payload_bytes has no HELP text of its own (none was set).
+    assert.deepEqual(remarks.sort(), [
+      'payload_bytes no help text',
+      'response_time_ms metric names should not contain abbreviated units',
+    ]);
+  });
+});
+
 // ----- helpers -------------------------------------------------------------
 
 /** What a JS string becomes once encoded to UTF-8 (lone surrogates -> U+FFFD). */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { bearerAuth } from 'hono/bearer-auth';
+import { routePath } from 'hono/route';
 
 import { MetricsCollector, metricsCollector, metricsMiddleware } from 'bounded-services/metrics';
 import { createOriginalMetrics, createOriginalMiddleware } from '../../bench/baselines/index.js';
@@ -188,6 +189,27 @@ describe('errors', () => {
       'http_errors_total{error="http_503",method="GET",path="/unavailable"} 2',
     ]);
     assert.deepEqual({ ...m.getSnapshot().errors_by_type }, { http_500: 1, http_503: 2 });
+  });
+
+  it("the route pattern is routePath(c)'s, read without hono/route; routePath itself can be passed", async () => {
+    const own = new MetricsCollector();
+    const passed = new MetricsCollector();
+    const app = new Hono();
+    app.use('*', metricsMiddleware(own));
+    app.use('*', metricsMiddleware({ collector: passed, routePath }));
+    const sub = new Hono();
+    sub.get('/items/:id', (c) => c.text('item'));
+    app.route('/sub', sub);
+    app.get('/api/moods/:userId', (c) => c.text('m'));
+    await app.request('/api/moods/7');
+    await app.request('/sub/items/9');
+    await app.request('/nowhere');
+    for (const m of [own, passed]) {
+      const byPath = m.getSnapshot().requests_by_endpoint;
+      assert.equal(byPath['/api/moods/:userId'], 1);
+      assert.equal(byPath['/sub/items/:id'], 1);
+      assert.equal(byPath['/*'], 1, 'unmatched: the middleware pattern');
+    }
   });
 
   it('a 4xx is not an error, thrown as an HTTPException or returned; a 5xx HTTPException is http_<status>', async () => {
