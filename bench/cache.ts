@@ -6,7 +6,7 @@ import { BoundedCache } from 'bounded-services/cache';
 import { LRUCache } from 'lru-cache';
 import { TTLCache } from '@isaacs/ttlcache';
 import { do_not_optimize } from 'mitata';
-import { createOriginalCache, createFixedCache, type OriginalCache } from './baselines/index.js';
+import { createOriginalCache, createFixedCache, type OriginalCache } from '../tests/oracles/index.js';
 import { bench, SUBJECT, type Row } from './lib.js';
 
 const TTL_S = 300;

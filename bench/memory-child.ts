@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { TTLCache } from '@isaacs/ttlcache';
 import promClient from 'prom-client';
-import { createOriginalCache, createFixedCache, createOriginalMetrics, createFixedMetrics } from './baselines/index.js';
+import { createOriginalCache, createFixedCache, createOriginalMetrics, createFixedMetrics } from '../tests/oracles/index.js';
 import { hasMetrics } from './lib.js';
 
 const SETS = Number(process.env.BENCH_MEM_OPS ?? 1_000_000);

@@ -5,7 +5,7 @@
 import promClient from 'prom-client';
 import * as hdr from 'hdr-histogram-js';
 import { do_not_optimize } from 'mitata';
-import { createOriginalMetrics, createFixedMetrics, type MetricsCollector as ModelCollector } from './baselines/index.js';
+import { createOriginalMetrics, createFixedMetrics, type MetricsCollector as ModelCollector } from '../tests/oracles/index.js';
 import { bench, hasMetrics, SUBJECT, type Row } from './lib.js';
 
 type Labels = Record<string, string>;

@@ -6,7 +6,7 @@
 // key), each call timed alone with process.hrtime.bigint().
 import { BoundedCache } from 'bounded-services/cache';
 import { LRUCache } from 'lru-cache';
-import { createFixedCache } from './baselines/index.js';
+import { createFixedCache } from '../tests/oracles/index.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pct, SUBJECT } from './lib.js';
 

@@ -1,4 +1,4 @@
-// Checks the baseline models in bench/baselines/ against the statements of
+// Checks the baseline models in tests/oracles/ against the statements of
 // /work/shared/spec/original-services.md, with a fake clock.
 // Run: node --import tsx --test tests/ts/baselines.test.ts
 
@@ -24,7 +24,7 @@ import {
   RESPONSE_TIME_WINDOW,
   type MetricsCollector,
   type OriginalCache,
-} from '../../bench/baselines/index.js';
+} from '../oracles/index.js';
 
 function fakeClock(start = 1_700_000_000_000) {
   const clock = { t: start, now: () => clock.t };

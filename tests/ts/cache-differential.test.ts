@@ -1,6 +1,6 @@
 // Differential test: the module-level functions of bounded-services/cache
 // (imported by the package's name) against the model of MoodMash's original
-// src/services/cache.ts (bench/baselines/original-cache.ts), over random
+// src/services/cache.ts (tests/oracles/original-cache.ts), over random
 // operation sequences with a fake monotonic clock.
 //
 // Documented differences, and how they are handled here:
@@ -27,7 +27,7 @@ import {
   getStats,
   set,
 } from 'bounded-services/cache';
-import { createOriginalCache, type OriginalCache } from '../../bench/baselines/index.js';
+import { createOriginalCache, type OriginalCache } from '../oracles/index.js';
 
 const IDS = [1, 12, '1.2', '1x2'];
 const KEYS = [

@@ -20,7 +20,7 @@ import {
   set,
   type CacheOptions,
 } from 'bounded-services/cache';
-import { createOriginalCache } from '../../bench/baselines/index.js';
+import { createOriginalCache } from '../oracles/index.js';
 
 const T0 = 1_700_000_000_000;
 

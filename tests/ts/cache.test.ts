@@ -1,7 +1,7 @@
 // Behaviour of bounded-services/cache, imported by the package's name so the
 // exports map is what is tested. Every clock is injected: no test depends on
 // timing. Compared, where the rule is the original's, with the baseline model
-// of MoodMash's src/services/cache.ts (bench/baselines/).
+// of MoodMash's src/services/cache.ts (tests/oracles/).
 // Run: node --expose-gc --import tsx --test tests/ts/cache.test.ts
 
 import { describe, it } from 'node:test';
@@ -29,7 +29,7 @@ import {
   peek,
   set,
 } from 'bounded-services/cache';
-import * as baseline from '../../bench/baselines/index.js';
+import * as baseline from '../oracles/index.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,5 +1,5 @@
 // Differential test of bounded-services/metrics against the model of
-// MoodMash's original src/services/metrics.ts (bench/baselines/), for
+// MoodMash's original src/services/metrics.ts (tests/oracles/), for
 // UNLABELLED use, where the two must agree: random sequences of set /
 // increment / recordResponseTime / getPercentile / getSnapshot / reset /
 // toPrometheusFormat, run on both with the same fake clock.
@@ -27,7 +27,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
 import { MetricsCollector, type MetricsSnapshot } from 'bounded-services/metrics';
-import { createOriginalMetrics, type OriginalMetricsCollector } from '../../bench/baselines/index.js';
+import { createOriginalMetrics, type OriginalMetricsCollector } from '../oracles/index.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -255,7 +255,7 @@ describe('differential: unlabelled use against the original model', () => {
     //   NaN       "NaN" in both
     // So this compares parsed numbers (with -0 == 0), not text. (The
     // snapshot differs too for NaN and -0 gauges: the original model reads
-    // `value || 0`, an assumption of bench/baselines/README.md; ours returns
+    // `value || 0`, an assumption of tests/oracles/README.md; ours returns
     // the value.)
     const parse = (s: string): number =>
       s === '+Inf' || s === 'Infinity' ? Infinity : s === '-Inf' || s === '-Infinity' ? -Infinity : Number(s);

@@ -1,7 +1,7 @@
 // metricsMiddleware() of bounded-services/metrics inside a real Hono app
 // (hono 4.13: `app.request` runs the whole pipeline, compose and onError
 // included), compared where useful with the model of the original
-// middleware (bench/baselines/ createOriginalMiddleware).
+// middleware (tests/oracles/ createOriginalMiddleware).
 // Run: node --expose-gc --import tsx --test tests/ts/metrics-middleware.test.ts
 
 import { describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { routePath } from 'hono/route';
 
 import { MetricsCollector, metricsCollector, metricsMiddleware } from 'bounded-services/metrics';
-import { createOriginalMetrics, createOriginalMiddleware } from '../../bench/baselines/index.js';
+import { createOriginalMetrics, createOriginalMiddleware } from '../oracles/index.js';
 
 function sampleLines(text: string, name: string): string[] {
   return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));

@@ -2,7 +2,7 @@
 // the exports map is what is tested. Every clock is injected (no test depends
 // on timing). Where the rule is the original's, the expectation is computed
 // from the baseline model of MoodMash's src/services/metrics.ts
-// (bench/baselines/) or from a naive re-implementation of the rule.
+// (tests/oracles/) or from a naive re-implementation of the rule.
 // Run: node --expose-gc --import tsx --test tests/ts/metrics.test.ts
 
 import { describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import {
   getMemoryStats,
   metricsCollector,
 } from 'bounded-services/metrics';
-import { INITIAL_METRICS, createOriginalMetrics } from '../../bench/baselines/index.js';
+import { INITIAL_METRICS, createOriginalMetrics } from '../oracles/index.js';
 
 const T0 = 1_700_000_000_000;
 
