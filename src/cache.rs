@@ -53,6 +53,17 @@ pub const MAX_ENTRY_SIZE: f64 = 9_007_199_254_740_991.0;
 /// Default number of wheel steps of expiry work per call.
 pub const DEFAULT_EXPIRE_BUDGET: u32 = 8;
 
+/// Largest magnitude of a time (ms) whose step back is absorbed into the
+/// clock's skew exactly: 2^53.
+const SKEW_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// Default time to live of an entry, in seconds (the original's 300).
+pub const DEFAULT_TTL_SECONDS: f64 = 300.0;
+
+/// Default longest key, in UTF-16 code units (keys are the owner's: the
+/// core never sees them, the owner checks this bound).
+pub const DEFAULT_MAX_KEY_LENGTH: u32 = 16_384;
+
 /// Errors from the cache core. None of them changes any state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CacheError {
@@ -607,9 +618,25 @@ impl CacheCore {
         if now.is_finite() {
             let t = now + self.skew;
             if t > self.now {
-                self.now = t;
-            } else if t < self.now {
-                self.skew += self.now - t;
+                // Finite: a skew grown near f64::MAX must not make time infinite.
+                if t.is_finite() {
+                    self.now = t;
+                }
+            } else if t < self.now && self.now.abs() <= SKEW_LIMIT && t.abs() <= SKEW_LIMIT {
+                // Within ±2^53 ms (285,000 years) the step is absorbed; beyond
+                // it, rounding could turn a step back into a jump forward,
+                // so such times are held at the latest one instead.
+                let mut skew = self.skew + (self.now - t);
+                // Rounding must not put the same reading an ulp past the
+                // clock (an entry stored now would read as expired): step
+                // the (positive) skew down until it does not.
+                for _ in 0..8 {
+                    if now + skew <= self.now || skew <= 0.0 {
+                        break;
+                    }
+                    skew = f64::from_bits(skew.to_bits() - 1);
+                }
+                self.skew = skew;
             }
         }
         if self.origin.is_none() && self.now.is_finite() {
