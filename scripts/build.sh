@@ -23,6 +23,9 @@ cat > "$out/bounded_services_bg.d.ts" <<'DTS'
 export * from './bounded_services.js';
 export function __wbg_set_wasm(exports: unknown): void;
 DTS
+# The raw exports' types under a name TypeScript resolves (it does not map
+# `x.wasm` to `x.wasm.d.ts`): the facade types the instance's exports by them.
+cp "$out/bounded_services_bg.wasm.d.ts" "$out/bounded_services_raw.d.ts"
 if [ "$out" = pkg ]; then
   rm -rf dist  # no stale files from a removed source
   tsc -p ts-bindings/tsconfig.json

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use bounded_services::metrics::{
     MetricType, MetricsError, MetricsOptions, Registry, SeriesHandle, AUTO_EXPIRE_PER_RESOLVE,
-    BUILTIN_METRICS, RESPONSE_TIME_HISTOGRAM,
+    AUTO_EXPIRE_PER_UPDATE, BUILTIN_METRICS, RESPONSE_TIME_HISTOGRAM,
 };
 use proptest::prelude::*;
 
@@ -411,6 +411,7 @@ impl Harness {
                         let (f, k) = self.model.locate(id).unwrap();
                         self.model.families[f].series.get_mut(&k).unwrap().value += amount;
                         self.model.touch(f, &k);
+                        self.model.expire(AUTO_EXPIRE_PER_UPDATE);
                     }
                 }
             }
@@ -442,6 +443,7 @@ impl Harness {
                         let (f, k) = self.model.locate(id).unwrap();
                         self.model.families[f].series.get_mut(&k).unwrap().value = value;
                         self.model.touch(f, &k);
+                        self.model.expire(AUTO_EXPIRE_PER_UPDATE);
                     }
                 }
             }
@@ -458,6 +460,7 @@ impl Harness {
                         let (f, k) = self.model.locate(id).unwrap();
                         self.model.families[f].series.get_mut(&k).unwrap().value += 1.0;
                         self.model.touch(f, &k);
+                        self.model.expire(AUTO_EXPIRE_PER_UPDATE);
                     }
                     Some(_) => {
                         prop_assert!(
@@ -524,6 +527,7 @@ impl Harness {
                         s.value = value;
                     }
                     m.touch(f, &key);
+                    m.expire(AUTO_EXPIRE_PER_UPDATE);
                     self.handles.push((h, id));
                 }
             }
@@ -565,6 +569,7 @@ impl Harness {
                     let (f, key) = self.model.locate(id).unwrap();
                     self.model.families[f].series.get_mut(&key).unwrap().value += amount;
                     self.model.touch(f, &key);
+                    self.model.expire(AUTO_EXPIRE_PER_UPDATE);
                     self.handles.push((h, id));
                 }
             }

@@ -1,195 +1,243 @@
-//! The wasm-bindgen bindings, run in headless Chromium by
-//! `wasm-pack test --headless --chrome`.
+//! The engine door — the wasm-bindgen exports the TypeScript facade calls —
+//! run in headless Chromium by `wasm-pack test --headless --chrome`: the
+//! operations get (touch/miss), set (insert/update), cleanExpired,
+//! recordResponseTime and getMemoryStats, the structured values (options
+//! in; settings, stats, snapshot, memory figures, errors out) and the
+//! error protocol.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bounded_services::bindings::*;
-use js_sys::{Object, Reflect};
+use bounded_services::bindings::cache::*;
+use bounded_services::bindings::contract::{ErrorKind, MetricKind, Radix, SeriesUpdate, Status};
+use bounded_services::bindings::error::take_error;
+use bounded_services::bindings::memory_stats;
+use bounded_services::bindings::metrics::*;
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn field(obj: &JsValue, name: &str) -> f64 {
-    Reflect::get(obj, &JsValue::from_str(name))
-        .unwrap()
-        .as_f64()
-        .unwrap()
+const T0: f64 = 1_700_000_000_000.0;
+
+fn field(obj: &JsValue, name: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(name)).unwrap()
 }
 
-fn options(pairs: &[(&str, f64)]) -> JsValue {
+fn num(obj: &JsValue, name: &str) -> f64 {
+    field(obj, name).as_f64().unwrap()
+}
+
+fn options(pairs: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();
     for (k, v) in pairs {
-        Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_f64(*v)).unwrap();
+        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
     }
     o.into()
 }
 
-fn is_error(err: &JsValue, ctor: &str) -> bool {
-    match ctor {
-        "TypeError" => err.is_instance_of::<js_sys::TypeError>(),
-        "RangeError" => err.is_instance_of::<js_sys::RangeError>(),
-        _ => false,
-    }
+/// The error the last refused call left: its kind and message.
+fn taken() -> (u32, String) {
+    let e = take_error();
+    (
+        num(&e, "kind") as u32,
+        field(&e, "message").as_string().unwrap(),
+    )
 }
 
 #[wasm_bindgen_test]
-fn class_get_returns_the_same_object() {
-    let mut c = BoundedCache::new(JsValue::UNDEFINED).unwrap();
-    let obj: JsValue = Object::new().into();
-    c.set("k".into(), obj.clone(), None, None).unwrap();
-    let got = c.get("k".into()).unwrap();
-    assert!(js_sys::Object::is(&got, &obj), "same reference");
-    assert!(c.get("absent".into()).unwrap().is_null());
-    let stats = c.get_stats();
-    assert_eq!(field(&stats, "hits"), 1.0);
-    assert_eq!(field(&stats, "misses"), 1.0);
-    assert_eq!(field(&stats, "hit_rate"), 50.0);
-    assert_eq!(field(&stats, "total_entries"), 1.0);
-}
-
-#[wasm_bindgen_test]
-fn class_is_bounded_with_lru_eviction() {
-    let mut c = BoundedCache::new(options(&[("maxEntries", 3.0)])).unwrap();
-    for i in 0..3 {
-        c.set(format!("k{i}").into(), JsValue::from(i), None, None)
-            .unwrap();
-    }
-    // k0 becomes the most recently used: k1 is evicted next.
-    assert_eq!(c.get("k0".into()).unwrap().as_f64(), Some(0.0));
-    c.set("k3".into(), JsValue::from(3), None, None).unwrap();
-    assert_eq!(c.size(), 3);
-    assert!(c.peek("k1".into()).unwrap().is_null());
-    assert!(c.has("k0".into()).unwrap());
-    assert_eq!(field(&c.get_stats(), "evictions"), 1.0);
-}
-
-#[wasm_bindgen_test]
-fn bad_input_is_a_typed_error_and_changes_nothing() {
-    let mut c = BoundedCache::new(JsValue::UNDEFINED).unwrap();
-    c.set("a".into(), JsValue::from(1), None, None).unwrap();
-    let err = c
-        .set(JsValue::from(5), JsValue::from(1), None, None)
-        .unwrap_err();
-    assert!(is_error(&err, "TypeError"));
-    let err = c
-        .set("b".into(), JsValue::from(1), Some(f64::NAN), None)
-        .unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    let err = c
-        .set("b".into(), JsValue::from(1), Some(-1.0), None)
-        .unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    // Lone surrogates would collide after UTF-8 conversion: refused.
-    let lone: JsValue = js_sys::JsString::from_char_code1(0xD800).into();
-    let err = c.set(lone, JsValue::from(1), None, None).unwrap_err();
-    assert!(is_error(&err, "TypeError"));
-    let huge: JsValue = "x".repeat(20_000).into();
-    let err = c.get(huge).unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    assert!(BoundedCache::new(options(&[("maxEntries", 0.0)])).is_err());
-    assert_eq!(c.size(), 1);
-    assert_eq!(c.get("a".into()).unwrap().as_f64(), Some(1.0));
-}
-
-#[wasm_bindgen_test]
-fn byte_budget_evicts_and_refuses_oversized_entries() {
-    let mut c = BoundedCache::new(options(&[("maxBytes", 100.0)])).unwrap();
-    c.set("a".into(), JsValue::from(1), None, Some(60.0))
-        .unwrap();
-    c.set("b".into(), JsValue::from(2), None, Some(60.0))
-        .unwrap();
-    assert!(!c.has("a".into()).unwrap());
-    let err = c
-        .set("c".into(), JsValue::from(3), None, Some(101.0))
-        .unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    assert!(c.has("b".into()).unwrap());
-}
-
-#[wasm_bindgen_test]
-fn module_level_functions_and_memory_stats() {
-    clear().unwrap();
-    set("m".into(), JsValue::from_str("v"), Some(60.0)).unwrap();
-    assert_eq!(get("m".into()).unwrap().as_string().as_deref(), Some("v"));
-    del("m".into()).unwrap();
-    assert!(get("m".into()).unwrap().is_null());
-    let stats = get_stats().unwrap();
-    assert_eq!(field(&stats, "hits"), 1.0);
-    clean_expired().unwrap();
-    let mem = get_memory_stats().unwrap();
-    assert_eq!(field(&mem, "cache_size"), 0.0);
-    assert!(field(&mem, "wasm_memory_bytes") >= 65_536.0);
-}
-
-#[wasm_bindgen_test]
-fn engine_exports_with_a_fake_clock() {
-    let h = engine_cache_new(2.0, f64::INFINITY, 8.0);
+fn cache_options_are_checked_and_resolved_by_the_core() {
+    let h = cache_new(options(&[]));
     assert!(h >= 0);
-    let h = h as u32;
-    let a = engine_cache_insert(h, 1000.0, 0.0, 10_000.0);
-    assert_eq!(a, 0.0, "first slot, nothing freed");
-    let b = engine_cache_insert(h, 1000.0, 0.0, 10_000.0);
-    assert_eq!(b, 1.0);
-    assert_eq!(engine_cache_touch(h, 0, 10_500.0), 1, "hit, nothing freed");
-    // Full: inserting evicts the least recently used (slot 1) and reuses it.
-    let c = engine_cache_insert(h, 1000.0, 0.0, 10_600.0);
+    let s = cache_settings(h as u32);
+    assert_eq!(num(&s, "maxEntries"), 1000.0);
+    assert_eq!(num(&s, "ttl"), 300.0);
+    assert_eq!(num(&s, "maxKeyLength"), 16384.0);
+    assert_eq!(num(&s, "expireBudget"), 8.0);
+    assert_eq!(num(&s, "maxBytes"), f64::INFINITY);
+    cache_free(h as u32);
+
+    // Facade-only options (functions) are ignored by the core.
+    let f: JsValue = js_sys::Function::new_no_args("return 0").into();
+    assert!(cache_new(options(&[("now", f), ("maxEntries", 3.into())])) >= 0);
+
     assert_eq!(
-        c,
-        1.0 + 16_777_216.0 * (1.0 + 1.0),
-        "slot 1, one freed: slot 1"
+        cache_new(options(&[("maxEntries", 0.into())])),
+        Status::Failed as i32
     );
-    // Expired (now > expires_at): a miss that frees the slot.
-    assert_eq!(engine_cache_touch(h, 0, 11_001.0), 2);
-    assert_eq!(engine_cache_stat(h, 3), 1.0, "one expiration");
-    assert_eq!(engine_cache_touch(h, 0, 11_001.0), -1, "unknown slot");
+    let (kind, message) = taken();
+    assert_eq!(kind, ErrorKind::Range as u32);
     assert!(
-        engine_cache_insert(h, f64::NAN, 0.0, 0.0) < 0.0,
-        "NaN ttl refused"
+        message.contains("maxEntries must be an integer from 1 to 16777216, got 0"),
+        "{message}"
     );
-    engine_cache_free(h);
-    assert_eq!(engine_cache_touch(h, 1, 0.0), -1, "freed handle");
+
+    assert_eq!(
+        cache_new(options(&[("maxEntries", "10".into())])),
+        Status::Failed as i32
+    );
+    let (kind, message) = taken();
+    assert_eq!(kind, ErrorKind::Type as u32);
+    assert_eq!(message, "option maxEntries must be a number, got \"10\"");
+
+    assert_eq!(cache_new(JsValue::from(5)), Status::Failed as i32);
+    assert_eq!(taken().1, "options must be an object");
+    assert!(take_error().is_undefined(), "an error is taken once");
 }
 
 #[wasm_bindgen_test]
-fn metrics_module_level_api() {
-    reset_metrics().unwrap();
-    increment("http_requests_total", None, JsValue::UNDEFINED).unwrap();
-    let labels = Object::new();
-    Reflect::set(&labels, &"path".into(), &"/a \"quoted\"\nline".into()).unwrap();
-    increment("http_requests_total", Some(2.0), labels.into()).unwrap();
-    for ms in 1..=100 {
-        record_response_time(f64::from(ms)).unwrap();
+fn get_and_set_through_slots_with_lru_eviction() {
+    let h = cache_new(options(&[("maxEntries", 2.into())])) as u32;
+    let radix = f64::from(Radix::Slot as u32);
+    let a = cache_insert(h, 60.0, 0.0, T0);
+    let b = cache_insert(h, 60.0, 0.0, T0);
+    assert!(
+        a >= 0.0 && a < radix && b >= 0.0 && b < radix,
+        "nothing freed yet"
+    );
+    // a becomes the most recently used: b is evicted next.
+    assert_eq!(cache_touch(h, a as u32, T0), 1);
+    let c = cache_insert(h, 60.0, 0.0, T0);
+    let slot = c % radix;
+    let freed = (c - slot) / radix;
+    assert_eq!(freed - 1.0, b, "the evicted slot comes in the result");
+    cache_miss(h);
+    let s = cache_stats(h);
+    assert_eq!(num(&s, "hits"), 1.0);
+    assert_eq!(num(&s, "misses"), 1.0);
+    assert_eq!(num(&s, "evictions"), 1.0);
+    assert_eq!(num(&s, "total_entries"), 2.0);
+    assert_eq!(num(&s, "hit_rate"), 50.0);
+    // Expired strictly after its TTL.
+    assert_eq!(cache_touch(h, slot as u32, T0 + 60_000.0) & 1, 1);
+    assert_eq!(cache_touch(h, slot as u32, T0 + 60_001.0) & 1, 0);
+    cache_free(h);
+}
+
+#[wasm_bindgen_test]
+fn set_refusals_use_the_error_protocol_and_change_nothing() {
+    let h = cache_new(options(&[("maxBytes", 10.into())])) as u32;
+    assert_eq!(
+        cache_insert(h, -1.0, 0.0, T0),
+        f64::from(Status::Failed as i32)
+    );
+    let (kind, message) = taken();
+    assert_eq!(kind, ErrorKind::Range as u32);
+    assert!(
+        message.starts_with("ttl must be a non-negative number of seconds"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("got -1"),
+        "the ttl in the caller's unit: {message}"
+    );
+    assert_eq!(
+        cache_insert(h, 1.0, 11.0, T0),
+        f64::from(Status::Failed as i32)
+    );
+    assert_eq!(taken().0, ErrorKind::Range as u32);
+    assert_eq!(num(&cache_stats(h), "total_entries"), 0.0);
+    // A slot that is not live is the facade's bug: a state error.
+    assert_eq!(cache_touch(h, 7, T0), Status::Failed as i32);
+    assert_eq!(taken().0, ErrorKind::State as u32);
+    cache_free(h);
+}
+
+#[wasm_bindgen_test]
+fn update_peek_remaining_clean_clear() {
+    let h = cache_new(options(&[])) as u32;
+    let slot = cache_insert(h, 1.0, 5.0, T0) as u32;
+    assert_eq!(cache_update(h, slot, 10.0, 7.0, T0), 0);
+    assert_eq!(num(&cache_stats(h), "bytes"), 7.0);
+    assert_eq!(cache_remaining_ttl(h, slot, T0 + 4_000.0), 6_000.0);
+    assert_eq!(cache_peek(h, slot, T0 + 4_000.0), 1);
+    let other = cache_insert(h, 1.0, 0.0, T0 + 4_000.0) as u32;
+    assert_eq!(cache_clean_expired(h, T0 + 5_001.0), 1, "the 1 s entry");
+    assert_eq!(cache_peek(h, other, T0 + 5_001.0), 0);
+    assert_eq!(cache_remove(h, slot), 1);
+    cache_clear(h);
+    assert_eq!(num(&cache_stats(h), "total_entries"), 0.0);
+    cache_free(h);
+}
+
+#[wasm_bindgen_test]
+fn metrics_door_end_to_end() {
+    let reg = metrics_new(options(&[("maxSeriesPerMetric", 2.into())]));
+    assert!(reg >= 0);
+    let reg = reg as u32;
+    assert_eq!(num(&metrics_settings(reg), "maxLabelValueLength"), 1024.0);
+    let labels = Array::of2(&"path".into(), &"/a".into());
+    let s = metrics_resolve(reg, "hits_total", SeriesUpdate::Add, 2.0, labels, T0);
+    assert!(s >= 0.0);
+    assert_eq!(metrics_add(reg, s, 2.0, T0), Status::Ok as i32);
+    // A refused update creates nothing.
+    let before = num(&metrics_stats(reg), "series_count");
+    let r = metrics_resolve(reg, "hits_total", SeriesUpdate::Add, -1.0, Array::new(), T0);
+    assert_eq!(r, f64::from(Status::Failed as i32));
+    assert_eq!(taken().0, ErrorKind::Range as u32);
+    assert_eq!(num(&metrics_stats(reg), "series_count"), before);
+    let r = metrics_resolve(
+        reg,
+        "hits_total",
+        SeriesUpdate::Observe,
+        1.0,
+        Array::new(),
+        T0,
+    );
+    assert_eq!(r, f64::from(Status::Failed as i32));
+    assert_eq!(taken().0, ErrorKind::Type as u32);
+
+    for ms in [5.0, 10.0, 20.0] {
+        assert_eq!(
+            metrics_record_response_time(reg, ms, f64::NAN),
+            Status::Ok as i32
+        );
     }
-    assert_eq!(get_percentile(99.0).unwrap(), 99.0);
-    assert_eq!(get_percentile(0.0).unwrap(), 0.0);
-    let text = to_prometheus_format().unwrap();
-    assert!(text.contains("\nhttp_requests_total 1\n"), "{text}");
-    assert!(
-        text.contains("http_requests_total{path=\"/a \\\"quoted\\\"\\nline\"} 2\n"),
-        "{text}"
+    assert_eq!(metrics_percentile(reg, 99.0), 20.0);
+    assert!(metrics_percentile(reg, 101.0).is_nan());
+    assert_eq!(taken().0, ErrorKind::Range as u32);
+    assert!(metrics_set(reg, "g", MetricKind::Gauge, 3.0, Array::new(), T0) >= 0.0);
+
+    let text = metrics_encode(reg, T0, 1000);
+    assert!(text.contains("hits_total{path=\"/a\"} 2\n"), "{text}");
+    assert!(text.contains("http_request_duration_seconds_count 3\n"));
+    assert!(text.contains("\ng 3\n"));
+    let snap = metrics_snapshot(reg);
+    assert_eq!(num(&snap, "response_time_p99"), 20.0);
+    assert_eq!(num(&snap, "response_time_avg"), 12.0);
+
+    // A handle of a dropped series is stale, not an error.
+    metrics_reset(reg);
+    assert_eq!(metrics_add(reg, s, 1.0, T0), Status::Stale as i32);
+
+    assert_eq!(
+        metrics_new(options(&[(
+            "buckets",
+            Array::of2(&2.into(), &1.into()).into()
+        )])),
+        Status::Failed as i32
     );
-    assert!(text.contains("\nresponse_time_ms 51\n"), "{text}");
-    assert!(text.ends_with('\n'));
-    let mem = get_memory_stats().unwrap();
-    assert_eq!(field(&mem, "response_times_count"), 100.0);
-    assert_eq!(field(&mem, "metrics_count"), 8.0);
+    let (kind, message) = taken();
+    assert_eq!(kind, ErrorKind::Range as u32);
+    assert!(message.contains("buckets"), "{message}");
+    metrics_free(reg);
 }
 
 #[wasm_bindgen_test]
-fn metrics_bad_input_is_typed_and_changes_nothing() {
-    reset_metrics().unwrap();
-    let before = to_prometheus_format().unwrap();
-    let err = record_response_time(f64::NAN).unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    let err = record_response_time(-1.0).unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    let err = increment("bad name", None, JsValue::UNDEFINED).unwrap_err();
-    assert!(is_error(&err, "TypeError"));
-    let err = get_percentile(101.0).unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    let err = increment("x_total", Some(-1.0), JsValue::UNDEFINED).unwrap_err();
-    assert!(is_error(&err, "RangeError"));
-    assert_eq!(to_prometheus_format().unwrap(), before);
+fn memory_stats_count_live_cores_and_registries() {
+    let before = memory_stats();
+    let h = cache_new(options(&[])) as u32;
+    cache_insert(h, 60.0, 3.0, T0);
+    let reg = metrics_new(options(&[])) as u32;
+    let m = memory_stats();
+    assert_eq!(num(&m, "caches"), num(&before, "caches") + 1.0);
+    assert_eq!(num(&m, "registries"), num(&before, "registries") + 1.0);
+    assert_eq!(
+        num(&m, "cache_entries"),
+        num(&before, "cache_entries") + 1.0
+    );
+    assert!(num(&m, "wasm_memory_bytes") >= 65_536.0);
+    cache_free(h);
+    metrics_free(reg);
+    assert_eq!(num(&memory_stats(), "caches"), num(&before, "caches"));
 }

@@ -13,46 +13,23 @@
 // instance with a fresh one and tells every live facade object to rebuild
 // its state there (what was cached is lost; the worker keeps serving).
 //
-// The declarations exported here use only the ES library's types: the
-// public `.d.ts` files re-export `trapStats` from this module, and must
-// type-check without DOM or Node types.
+// No public declaration reaches this module's: `trapStats` and `ready`
+// live in traps.ts and platform.ts.
 import * as glue from '../pkg/bounded_services_bg.js';
-import { ready as platformReady, wasmModule } from '#wasm-module';
+import type * as Raw from '../pkg/bounded_services_raw.js';
+import { wasmModule } from '#wasm-module';
+import { countTrap } from './traps.js';
 
-/** The part of a `WebAssembly.Memory` the facade uses. */
-export interface LinearMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
-/** The numeric engine exports the facade calls directly. */
-export interface EngineExports {
-  readonly memory: LinearMemory;
-  engineCacheNew(maxEntries: number, maxBytes: number, expireBudget: number): number;
-  engineCacheFree(handle: number): void;
-  engineCacheTouch(handle: number, slot: number, now: number): number;
-  engineCacheMiss(handle: number): void;
-  engineCacheInsert(handle: number, ttlMs: number, size: number, now: number): number;
-  engineCacheUpdate(handle: number, slot: number, ttlMs: number, size: number, now: number): number;
-  engineCacheRemove(handle: number, slot: number): number;
-  engineCachePeek(handle: number, slot: number, now: number): number;
-  engineCacheRemainingTtl(handle: number, slot: number, now: number): number;
-  engineCacheCleanExpired(handle: number, now: number): number;
-  engineCacheClear(handle: number): void;
-  engineCacheFreedPtr(handle: number): number;
-  engineCacheStat(handle: number, which: number): number;
-  engineWasmMemoryBytes(): number;
-  engineMetricsFree(handle: number): void;
-  engineMetricsIsOverflow(handle: number, series: number): number;
-  engineMetricsAdd(handle: number, series: number, amount: number, now: number): number;
-  engineMetricsObserve(handle: number, series: number, value: number, now: number): number;
-  engineMetricsRecordResponseTime(handle: number, ms: number, now: number): number;
-  engineMetricsPercentile(handle: number, p: number): number;
-  engineMetricsReset(handle: number): void;
-  engineMetricsStat(handle: number, which: number): number;
+/**
+ * The instance's raw exports, typed by the declarations wasm-bindgen
+ * generates for them: a call with the wrong number of arguments fails tsc.
+ * Only the numeric ones are called on it directly (no glue in between);
+ * the others go through the glue (`wbg`, glue.ts).
+ */
+export type EngineExports = typeof Raw & {
   engineTestTrap?(): void;
   __wbindgen_start?(): void;
-}
+};
 
 /** What `getMemoryStats()` learns from one live cache or collector. */
 export type InstanceFigures =
@@ -88,8 +65,6 @@ export interface Tracked {
 export let ex: EngineExports = undefined as unknown as EngineExports;
 let moduleSource: () => unknown = wasmModule;
 let generation = 0;
-let traps = 0;
-let lastTrap: string | undefined;
 let u32: Uint32Array | undefined;
 /** Every object holding a handle of the current instance. */
 const live = new Set<WeakRef<Tracked>>();
@@ -114,16 +89,6 @@ function instantiate(): void {
       // A memory at its maximum cannot grow; its views stay, unused.
     }
   }
-}
-
-/**
- * Resolves once the package can be used. Needed only in browsers, where the
- * `.wasm` must be fetched and compiled asynchronously: call
- * `await ready()` once before the first cache or collector is used. In Node
- * and Cloudflare Workers it resolves at once (everything is synchronous).
- */
-export function ready(): Promise<void> {
-  return platformReady();
 }
 
 /** Makes sure the instance exists; returns its exports. */
@@ -209,18 +174,9 @@ export function provideDefault(kind: InstanceFigures['kind'], get: () => Tracked
   defaults.set(kind, get);
 }
 
-/** Makes sure every module-level instance of an imported module exists. */
-export function openDefaults(): void {
-  for (const get of defaults.values()) get().figures();
-}
-
-/** Calls `fn` with each live object holding state in the instance. */
-export function forEachLive(fn: (obj: Tracked) => void): void {
-  for (const ref of live) {
-    const obj = ref.deref();
-    if (obj === undefined) live.delete(ref);
-    else fn(obj);
-  }
+/** Figures of every module-level instance of an imported module (made if need be). */
+export function defaultFigures(): InstanceFigures[] {
+  return [...defaults.values()].map((get) => get().figures());
 }
 
 /** Whether an error is a Wasm trap (the instance is then unusable). */
@@ -233,8 +189,7 @@ export function isTrap(err: unknown): boolean {
  * object. State kept in the old instance is lost; the process keeps working.
  */
 export function recover(err: unknown): void {
-  traps++;
-  lastTrap = err instanceof Error ? err.message : String(err);
+  countTrap(err);
   replaceInstance();
 }
 
@@ -260,10 +215,7 @@ function replaceInstance(): void {
   for (const ref of before) ref.deref()?.onEngineReset();
 }
 
-/** Number of traps recovered from since start, and the last message. */
-export function trapStats(): { traps: number; last_trap: string | undefined } {
-  return { traps, last_trap: lastTrap };
-}
+export { trapStats } from './traps.js';
 
 /** A `Uint32Array` over the current linear memory (renewed after growth). */
 export function memoryU32(): Uint32Array {

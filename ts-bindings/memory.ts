@@ -1,9 +1,13 @@
 // getMemoryStats(): the figures the MoodMash memory report asked for, for
 // `GET /api/health/memory`, measured where the package can measure them.
-// It sees every live cache and collector through the engine's lifecycle
-// registry, so it depends on neither implementation (importing
-// `bounded-services/cache` loads no metrics code, and the reverse).
-import { engine, ex, forEachLive, openDefaults, ready, trapStats } from './engine.js';
+// The engine reports its own figures (linear memory, every live core and
+// registry); the module-level instances report theirs through the engine's
+// registry of defaults, so this depends on neither implementation
+// (importing `bounded-services/cache` loads no metrics code, and the
+// reverse).
+import { engine, defaultFigures } from './engine.js';
+import { wbg } from './glue.js';
+import { trapStats } from './traps.js';
 
 /** Memory figures of the module-level cache and collector, and of all instances. */
 export interface MemoryStats {
@@ -28,13 +32,20 @@ export interface MemoryStats {
   response_times_count: number;
   /** Estimate, in KiB, of the module-level collector's structures in Wasm memory. */
   metrics_memory_kb: number;
-  /** Live caches holding Wasm state: the module-level one and every `BoundedCache` not disposed. */
+  /**
+   * Caches holding Wasm memory (measured by the engine): the module-level
+   * one and every `BoundedCache` neither disposed nor yet finalized.
+   */
   live_caches: number;
-  /** Live collectors holding Wasm state (a collector holds none before its first use). */
+  /** Collectors holding Wasm memory, likewise (one holds none before its first use). */
   live_collectors: number;
   /** Entries across all live caches (measured). */
   all_cache_entries: number;
-  /** Estimate, in KiB, of what all live caches and collectors hold, as above. */
+  /**
+   * Estimate, in KiB, of what all live caches and collectors hold in Wasm
+   * memory: the sizes given for values and the cores' structures (keys,
+   * which live in JavaScript, are counted only for the module-level cache).
+   */
   all_memory_kb: number;
   /**
    * Size of the WebAssembly linear memory in bytes (measured). It never
@@ -45,14 +56,24 @@ export interface MemoryStats {
   traps: number;
 }
 
+/** What the engine reports (src/bindings/mod.rs `engineMemoryStats`). */
+interface EngineMemory {
+  wasm_memory_bytes: number;
+  caches: number;
+  cache_entries: number;
+  cache_tracked_bytes: number;
+  cache_core_bytes: number;
+  registries: number;
+  registry_bytes: number;
+}
+
 /** Memory figures; see {@link MemoryStats} for which are estimates. */
 export function getMemoryStats(): MemoryStats {
   engine();
-  openDefaults();
   const s: MemoryStats = {
     cache_size: 0,
     cache_memory_kb: 0,
-    cache_max_entries: 1000,
+    cache_max_entries: 0,
     cache_tracked_bytes: 0,
     metrics_count: 0,
     metrics_series_count: 0,
@@ -65,32 +86,28 @@ export function getMemoryStats(): MemoryStats {
     wasm_memory_bytes: 0,
     traps: trapStats().traps,
   };
-  forEachLive((obj) => {
-    const f = obj.figures();
+  // First: opening a module-level instance may grow the figures below.
+  for (const f of defaultFigures()) {
     if (f.kind === 'cache') {
-      const kb = (f.keyBytes + f.trackedBytes + f.coreBytes) / 1024;
-      s.live_caches++;
-      s.all_cache_entries += f.entries;
-      s.all_memory_kb += kb;
-      if (f.isDefault) {
-        s.cache_size = f.entries;
-        s.cache_memory_kb = kb;
-        s.cache_max_entries = f.maxEntries;
-        s.cache_tracked_bytes = f.trackedBytes;
-      }
+      s.cache_size = f.entries;
+      s.cache_memory_kb = (f.keyBytes + f.trackedBytes + f.coreBytes) / 1024;
+      s.cache_max_entries = f.maxEntries;
+      s.cache_tracked_bytes = f.trackedBytes;
     } else {
-      s.live_collectors++;
-      s.all_memory_kb += f.coreBytes / 1024;
-      if (f.isDefault) {
-        s.metrics_count = f.metrics;
-        s.metrics_series_count = f.series;
-        s.response_times_count = f.responseTimes;
-        s.metrics_memory_kb = f.coreBytes / 1024;
-      }
+      s.metrics_count = f.metrics;
+      s.metrics_series_count = f.series;
+      s.response_times_count = f.responseTimes;
+      s.metrics_memory_kb = f.coreBytes / 1024;
     }
-  });
-  s.wasm_memory_bytes = ex.engineWasmMemoryBytes();
+  }
+  const e = wbg.engineMemoryStats() as EngineMemory;
+  s.live_caches = e.caches;
+  s.live_collectors = e.registries;
+  s.all_cache_entries = e.cache_entries;
+  s.all_memory_kb = (e.cache_tracked_bytes + e.cache_core_bytes + e.registry_bytes) / 1024;
+  s.wasm_memory_bytes = e.wasm_memory_bytes;
   return s;
 }
 
-export { ready, trapStats };
+export { ready } from './platform.js';
+export { trapStats };

@@ -71,6 +71,12 @@ pub const MAX_HELP_LEN: usize = 4096;
 /// churn without the caller scheduling anything.
 pub const AUTO_EXPIRE_PER_RESOLVE: usize = 2;
 
+/// Stale series removed by each successful update of a series
+/// ([`Registry::add`], [`Registry::set_value`], [`Registry::observe`]): a
+/// hot path that only updates cached handles still retires stale series,
+/// whoever calls the registry.
+pub const AUTO_EXPIRE_PER_UPDATE: usize = 1;
+
 /// Name of the built-in response-time histogram.
 pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_seconds";
 /// Name of the built-in gauge holding the rounded mean of the window.
@@ -114,7 +120,16 @@ pub const BUILTIN_METRICS: [(&str, MetricType, &str); 7] = [
     ),
 ];
 
-const HISTOGRAM_HELP: &str = "HTTP response time distribution, in ms.";
+const HISTOGRAM_HELP: &str = "HTTP response time distribution, in seconds.";
+
+/// The update a series is resolved for by [`Registry::resolve_for`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// [`Registry::add`].
+    Add,
+    /// [`Registry::observe`].
+    Observe,
+}
 
 /// Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -797,6 +812,7 @@ impl Registry {
             apply(v, x);
         }
         self.touch(h.slot);
+        self.expire_inner(AUTO_EXPIRE_PER_UPDATE);
         Ok(())
     }
 
@@ -834,6 +850,7 @@ impl Registry {
             hist.count = hist.count.saturating_add(1);
         }
         self.touch(h.slot);
+        self.expire_inner(AUTO_EXPIRE_PER_UPDATE);
         Ok(())
     }
 
@@ -920,6 +937,44 @@ impl Registry {
             fam.series = HashMap::new();
             fam.labelled = 0;
         }
+    }
+
+    /// [`resolve`](Self::resolve) for an update of `value` that follows at
+    /// once (the caller then caches the handle): the update is checked
+    /// against the family's type (or the type a new family would get:
+    /// counter for [`Update::Add`], histogram for [`Update::Observe`]) before
+    /// anything is created, so a refused update leaves no empty series or
+    /// family behind.
+    pub fn resolve_for(
+        &mut self,
+        name: &str,
+        update: Update,
+        value: f64,
+        labels: &[(&str, &str)],
+        now_ms: f64,
+    ) -> Result<SeriesHandle, MetricsError> {
+        validate_metric_name(name)?;
+        let type_if_new = match update {
+            Update::Add => MetricType::Counter,
+            Update::Observe => MetricType::Histogram,
+        };
+        let kind = self.family_type(name).unwrap_or(type_if_new);
+        match (update, kind) {
+            (Update::Add, MetricType::Histogram)
+            | (Update::Observe, MetricType::Counter | MetricType::Gauge) => {
+                return Err(MetricsError::TypeMismatch {
+                    name: clip(name),
+                    operation: match update {
+                        Update::Add => "add to",
+                        Update::Observe => "observe",
+                    },
+                    actual: kind,
+                })
+            }
+            (Update::Add, _) => Self::check_increment(kind, value)?,
+            (Update::Observe, _) => check_observation(value)?,
+        }
+        self.resolve(name, type_if_new, labels, now_ms)
     }
 
     /// The original's `increment(name, amount, labels)`: an unknown name

@@ -39,7 +39,7 @@ async function main() {
   const trapErr = threw(() => engine.ex.engineTestTrap());
   facts.trap = trapErr && `${trapErr.name}: ${trapErr.message}`;
   check('engineTestTrap() throws a RuntimeError', trapErr instanceof WebAssembly.RuntimeError, facts.trap);
-  const rawErr = threw(() => engine.ex.engineCacheStat(0, 0));
+  const rawErr = threw(() => engine.ex.engineCachePeek(0, 0, 0));
   check('the instance is poisoned (a raw engine call traps)', rawErr instanceof WebAssembly.RuntimeError, String(rawErr));
 
   // The facade meets the trap on its next engine call and recovers.

@@ -191,7 +191,7 @@ describe('a raw trap outside any cache operation', () => {
     // Rust panic mid-call would: the borrow is never released, so every
     // later engine call traps too (a poisoned instance).
     assert.throws(() => engine.ex.engineTestTrap!(), WebAssembly.RuntimeError);
-    assert.throws(() => engine.ex.engineCacheStat(0, 0), WebAssembly.RuntimeError, 'poisoned');
+    assert.throws(() => engine.ex.engineCachePeek(0, 0, 0), WebAssembly.RuntimeError, 'poisoned');
     // The facade meets the trap on its next engine call, replaces the
     // instance, counts it, and serves: the old entries are gone.
     assert.doesNotThrow(() => c.get('k1'));

@@ -5,34 +5,50 @@
 // budget, the timer wheel that reclaims expired entries, the counters — and
 // is called with numbers only. A `get` hit is one `Map` lookup, one clock
 // read and one Wasm call taking and returning numbers.
+import { Radix } from '../../pkg/bounded_services_bg.js';
 import { engine, ex, isTrap, Lifecycle, memoryU32, recover, guarded, type InstanceFigures } from '../engine.js';
+import { engineError } from '../errors.js';
+import { wbg } from '../glue.js';
 import { checkResolution, makeClock } from '../clock.js';
 import { describe } from '../describe.js';
 import { approximateSize } from './size.js';
 import { SingleFlight } from './single-flight.js';
 import type { BoundedCacheStats, CacheOptions, SetOptions } from './types.js';
 
-const SLOT_RADIX = 16_777_216; // must match the Rust side (2^24)
-const DEFAULT_TTL = 300;
-const DEFAULT_MAX_KEY_LENGTH = 16_384;
+const SLOT_RADIX: number = Radix.Slot;
+const WHO = 'bounded-services/cache';
 
-const ERRORS: Record<number, [typeof TypeError | typeof RangeError, string]> = {
-  [-1]: [RangeError, 'maxEntries must be an integer from 1 to 16777216'],
-  [-2]: [RangeError, 'maxBytes must be a positive number or Infinity'],
-  [-3]: [RangeError, 'ttl must be a non-negative number of seconds or Infinity'],
-  [-4]: [RangeError, 'entry size must be a number from 0 to 2^53 - 1'],
-  [-5]: [RangeError, 'entry size exceeds maxBytes: it can never fit'],
-  [-6]: [Error, 'internal error: unknown cache slot'],
-};
+/** A core's settings, defaults applied (src/bindings/cache.rs `Settings`). */
+interface Settings {
+  maxEntries: number;
+  maxBytes: number;
+  ttl: number;
+  maxKeyLength: number;
+  expireBudget: number;
+}
 
-function engineError(code: number, detail: string): Error {
-  const [Ctor, message] = ERRORS[code] ?? [Error, `internal error ${code}`];
-  return new Ctor(`bounded-services/cache: ${message}${detail}`);
+/** A core's counters (src/bindings/cache.rs `Stats`). */
+interface CoreStats {
+  hits: number;
+  misses: number;
+  hit_rate: number;
+  total_entries: number;
+  evictions: number;
+  expirations: number;
+  bytes: number;
+  core_bytes: number;
+}
+
+/** Checks a number option only this facade uses (the core checks its own). */
+function facadeNumber(options: CacheOptions, name: 'loadTimeout' | 'maxPendingLoads', fallback: number): number {
+  const v = options[name] ?? fallback;
+  if (typeof v !== 'number') throw new TypeError(`${WHO}: option ${name} must be a number, got ${describe(v)}`);
+  return v;
 }
 
 function disposedError(): Error {
   return new Error(
-    'bounded-services/cache: this cache was disposed (dispose(), or configure() replaced the module-level cache); use a live one',
+    `${WHO}: this cache was disposed (dispose(), or configure() replaced the module-level cache); use a live one`,
   );
 }
 
@@ -69,81 +85,53 @@ export class BoundedCache<V = unknown> {
   #keys: (string | undefined)[] = [];
   #values: unknown[] = [];
   readonly #loads: SingleFlight;
-  readonly #maxEntries: number;
-  readonly #maxBytes: number;
-  readonly #defaultTtlMs: number;
-  readonly #maxKeyLength: number;
+  // The core's settings (bounds and defaults as it resolved them), copied
+  // into plain number fields: read on hot paths.
+  #maxEntries = 0;
+  #maxBytes = 0;
+  #defaultTtl = 0;
+  #maxKeyLength = 0;
   readonly #now: () => number;
   readonly #sizeOf: ((value: unknown, key: string) => number) | undefined;
-  readonly #budget: number;
   readonly #options: Readonly<CacheOptions>;
   readonly #isDefault = makingDefault;
 
+  /**
+   * The core checks and resolves the options it owns (`maxEntries`,
+   * `maxBytes`, `ttl`, `maxKeyLength`, `expireBudget`: a `TypeError` or
+   * `RangeError` naming the option); this facade checks the ones only it
+   * uses (`now`, `sizeCalculation`, `ttlResolution`, `loadTimeout`,
+   * `maxPendingLoads`).
+   */
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
-      throw new TypeError('bounded-services/cache: options must be an object');
+      throw new TypeError(`${WHO}: options must be an object`);
     }
-    const maxEntries = options.maxEntries ?? 1000;
-    const maxBytes = options.maxBytes ?? Infinity;
-    const ttl = options.ttl ?? DEFAULT_TTL;
-    const maxKeyLength = options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
-    const budget = options.expireBudget ?? 8;
-    const loadTimeout = options.loadTimeout ?? 10_000;
-    const maxPendingLoads = options.maxPendingLoads ?? 1000;
-    for (const [name, v] of [
-      ['maxEntries', maxEntries],
-      ['maxBytes', maxBytes],
-      ['ttl', ttl],
-      ['maxKeyLength', maxKeyLength],
-      ['expireBudget', budget],
-      ['loadTimeout', loadTimeout],
-      ['maxPendingLoads', maxPendingLoads],
-    ] as const) {
-      if (typeof v !== 'number') {
-        throw new TypeError(`bounded-services/cache: option ${name} must be a number, got ${describe(v)}`);
-      }
-    }
-    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > SLOT_RADIX) {
-      throw new RangeError(`bounded-services/cache: maxEntries must be an integer from 1 to ${SLOT_RADIX}, got ${maxEntries}`);
-    }
-    if (Number.isNaN(maxBytes) || maxBytes <= 0) {
-      throw new RangeError(`bounded-services/cache: maxBytes must be a positive number or Infinity, got ${maxBytes}`);
-    }
-    if (Number.isNaN(ttl) || ttl < 0) {
-      throw new RangeError(`bounded-services/cache: ttl must be a non-negative number of seconds or Infinity, got ${ttl}`);
-    }
-    if (!Number.isInteger(maxKeyLength) || maxKeyLength < 0) {
-      throw new RangeError(`bounded-services/cache: maxKeyLength must be a non-negative integer, got ${maxKeyLength}`);
-    }
-    if (!Number.isInteger(budget) || budget < 0) {
-      throw new RangeError(`bounded-services/cache: expireBudget must be a non-negative integer, got ${budget}`);
-    }
+    const loadTimeout = facadeNumber(options, 'loadTimeout', 10_000);
+    const maxPendingLoads = facadeNumber(options, 'maxPendingLoads', 1000);
     if (Number.isNaN(loadTimeout) || loadTimeout < 0) {
-      throw new RangeError(`bounded-services/cache: loadTimeout must be a number of ms >= 0, got ${loadTimeout}`);
+      throw new RangeError(`${WHO}: loadTimeout must be a number of ms >= 0, got ${loadTimeout}`);
     }
     if (!Number.isInteger(maxPendingLoads) || maxPendingLoads < 1) {
-      throw new RangeError(`bounded-services/cache: maxPendingLoads must be an integer >= 1, got ${maxPendingLoads}`);
+      throw new RangeError(`${WHO}: maxPendingLoads must be an integer >= 1, got ${maxPendingLoads}`);
     }
     if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new TypeError('bounded-services/cache: option now must be a function returning milliseconds');
+      throw new TypeError(`${WHO}: option now must be a function returning milliseconds`);
     }
     if (options.sizeCalculation !== undefined && typeof options.sizeCalculation !== 'function') {
-      throw new TypeError('bounded-services/cache: option sizeCalculation must be a function');
+      throw new TypeError(`${WHO}: option sizeCalculation must be a function`);
     }
+    const resolution = checkResolution(options.ttlResolution, WHO);
     this.#options = Object.freeze({ ...options });
-    this.#maxEntries = maxEntries;
-    this.#maxBytes = maxBytes;
-    this.#defaultTtlMs = ttl * 1000;
-    this.#maxKeyLength = maxKeyLength;
-    this.#budget = budget;
+    engine();
+    guarded(() => this.#open());
     this.#loads = new SingleFlight(Math.min(loadTimeout, 2_147_483_647), maxPendingLoads);
     // The global Date.now looked up per call, not captured: fake timers
     // replace `Date` after this cache was made.
-    this.#now = makeClock(options.now ?? (() => Date.now()), checkResolution(options.ttlResolution, 'bounded-services/cache'));
+    this.#now = makeClock(options.now ?? (() => Date.now()), resolution);
     this.#sizeOf =
-      options.sizeCalculation ?? (Number.isFinite(maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
-    engine();
-    guarded(() => this.#open());
+      options.sizeCalculation ??
+      (Number.isFinite(this.#maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
   }
 
   /** The options this cache was made with. */
@@ -152,10 +140,19 @@ export class BoundedCache<V = unknown> {
   }
 
   #open(): void {
-    const h = ex.engineCacheNew(this.#maxEntries, this.#maxBytes, this.#budget);
-    if (h < 0) throw engineError(h, '');
+    const h = wbg.engineCacheNew(this.#options);
+    if (h < 0) throw engineError(WHO);
     this.#h = h;
+    const settings = wbg.engineCacheSettings(h) as Settings;
+    this.#maxEntries = settings.maxEntries;
+    this.#maxBytes = settings.maxBytes;
+    this.#defaultTtl = settings.ttl;
+    this.#maxKeyLength = settings.maxKeyLength;
     lifecycle.adopt(this, h);
+  }
+
+  #coreStats(): CoreStats {
+    return wbg.engineCacheStats(this.#h) as CoreStats;
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
@@ -198,7 +195,7 @@ export class BoundedCache<V = unknown> {
     this.#checkLookup(key);
     if (key.length > this.#maxKeyLength) {
       throw new RangeError(
-        `bounded-services/cache: key is ${key.length} UTF-16 code units long; maxKeyLength is ${this.#maxKeyLength}`,
+        `${WHO}: key is ${key.length} UTF-16 code units long; maxKeyLength is ${this.#maxKeyLength}`,
       );
     }
   }
@@ -207,15 +204,13 @@ export class BoundedCache<V = unknown> {
     if (this.#h < 0) throw disposedError();
   }
 
-  #ttlMs(ttl: unknown): number {
-    if (ttl === undefined) return this.#defaultTtlMs;
+  /** A ttl in seconds: its type here (numbers arrive as f64), its range in the core. */
+  #ttl(ttl: unknown): number {
+    if (ttl === undefined) return this.#defaultTtl;
     if (typeof ttl !== 'number') {
-      throw new TypeError(`bounded-services/cache: ttl must be a number of seconds, got ${describe(ttl)}`);
+      throw new TypeError(`${WHO}: ttl must be a number of seconds, got ${describe(ttl)}`);
     }
-    if (Number.isNaN(ttl) || ttl < 0) {
-      throw new RangeError(`bounded-services/cache: ttl must be a non-negative number of seconds or Infinity, got ${ttl}`);
-    }
-    return ttl * 1000;
+    return ttl;
   }
 
   /** Forgets the slots the last engine call freed (evicted or expired). */
@@ -248,7 +243,7 @@ export class BoundedCache<V = unknown> {
     // A hit that also reclaimed expired slots, or an expired entry.
     const value = (r & 1) === 1 ? this.#values[slot] : ABSENT;
     if (r > 1) this.#drain(r >>> 1);
-    else if (r < 0) throw engineError(-6, ` (${slot})`);
+    else if (r < 0) throw engineError(WHO);
     return value;
   }
 
@@ -285,43 +280,38 @@ export class BoundedCache<V = unknown> {
    */
   set(key: string, data: V | unknown, ttl?: number, options?: SetOptions): void {
     this.#checkKey(key);
-    const ttlMs = this.#ttlMs(ttl);
+    const seconds = this.#ttl(ttl);
     let size = options?.size;
     if (size === undefined) {
       size = this.#sizeOf === undefined ? 0 : this.#sizeOf(data, key);
     }
     if (typeof size !== 'number') {
-      throw new TypeError(`bounded-services/cache: entry size must be a number, got ${describe(size)}`);
-    }
-    if (!(size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
-      throw new RangeError(`bounded-services/cache: entry size must be a number from 0 to 2^53 - 1, got ${size}`);
-    }
-    if (size > this.#maxBytes) {
-      throw new RangeError(`bounded-services/cache: entry size ${size} exceeds maxBytes ${this.#maxBytes}: it can never fit`);
+      throw new TypeError(`${WHO}: entry size must be a number, got ${describe(size)}`);
     }
     if (this.#h < 0) throw disposedError();
     try {
-      this.#store(key, data, ttlMs, size);
+      this.#store(key, data, seconds, size);
     } catch (err) {
       if (!isTrap(err)) throw err;
       recover(err);
-      this.#store(key, data, ttlMs, size);
+      this.#store(key, data, seconds, size);
     }
     if (this.#loads.busy !== 0) this.#loads.written(key);
   }
 
-  #store(key: string, data: unknown, ttlMs: number, size: number): void {
+  /** The core checks ttl and size (ranges, maxBytes) and refuses with no change. */
+  #store(key: string, data: unknown, ttl: number, size: number): void {
     const now = this.#now();
     const existing = this.#keyToSlot.get(key);
     if (existing !== undefined) {
-      const r = ex.engineCacheUpdate(this.#h, existing, ttlMs, size, now);
-      if (r < 0) throw engineError(r, '');
+      const r = ex.engineCacheUpdate(this.#h, existing, ttl, size, now);
+      if (r < 0) throw engineError(WHO);
       if (r > 0) this.#drain(r);
       this.#values[existing] = data;
       return;
     }
-    const r = ex.engineCacheInsert(this.#h, ttlMs, size, now);
-    if (r < 0) throw engineError(r, '');
+    const r = ex.engineCacheInsert(this.#h, ttl, size, now);
+    if (r < 0) throw engineError(WHO);
     const slot = r % SLOT_RADIX;
     if (r >= SLOT_RADIX) {
       // See engineCacheInsert: one freed slot comes in the result itself.
@@ -416,18 +406,18 @@ export class BoundedCache<V = unknown> {
       if (typeof loader !== 'function') {
         throw new TypeError('bounded-services/cache: loader must be a function');
       }
-      const ttlMs = this.#ttlMs(ttl);
+      const seconds = this.#ttl(ttl);
       const hit = guarded(() => this.#lookup(key));
       if (hit !== ABSENT) return Promise.resolve(hit as T);
-      return this.#loads.load(key, loader, ttlMs, (k, v, ms) => this.#storeLoaded(k, v, ms));
+      return this.#loads.load(key, loader, seconds, (k, v, s) => this.#storeLoaded(k, v, s));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** Stores a finished load's value (it was not written meanwhile). */
-  #storeLoaded(key: string, value: unknown, ttlMs: number): void {
-    if (this.#h >= 0) this.set(key, value, ttlMs / 1000);
+  #storeLoaded(key: string, value: unknown, ttl: number): void {
+    if (this.#h >= 0) this.set(key, value, ttl);
   }
 
   /** Removes every entry and resets hits and misses (as the original). */
@@ -455,21 +445,20 @@ export class BoundedCache<V = unknown> {
   /** Counters and bounds; see {@link BoundedCacheStats}. */
   getStats(): BoundedCacheStats {
     this.#checkOpen();
-    return guarded(() => {
-      const h = this.#h;
-      return {
-        hits: ex.engineCacheStat(h, 0),
-        misses: ex.engineCacheStat(h, 1),
-        hit_rate: ex.engineCacheStat(h, 7),
-        total_entries: ex.engineCacheStat(h, 4),
-        evictions: ex.engineCacheStat(h, 2),
-        expirations: ex.engineCacheStat(h, 3),
-        max_entries: this.#maxEntries,
-        bytes: ex.engineCacheStat(h, 5),
-        max_bytes: Number.isFinite(this.#maxBytes) ? this.#maxBytes : null,
-        pending_loads: this.#loads.shared,
-      };
-    });
+    const s = guarded(() => this.#coreStats());
+    const maxBytes = this.#maxBytes;
+    return {
+      hits: s.hits,
+      misses: s.misses,
+      hit_rate: s.hit_rate,
+      total_entries: s.total_entries,
+      evictions: s.evictions,
+      expirations: s.expirations,
+      max_entries: this.#maxEntries,
+      bytes: s.bytes,
+      max_bytes: Number.isFinite(maxBytes) ? maxBytes : null,
+      pending_loads: this.#loads.shared,
+    };
   }
 
   /** Number of stored entries (expired ones until reclaimed). */
@@ -487,14 +476,11 @@ export class BoundedCache<V = unknown> {
   /** Approximate bytes this cache holds: tracked sizes, keys, and the core. */
   memoryBytes(): { tracked_bytes: number; key_bytes: number; core_bytes: number } {
     this.#checkOpen();
-    return guarded(() => {
-      const tracked = ex.engineCacheStat(this.#h, 5);
-      const core = ex.engineCacheStat(this.#h, 6);
-      // Counted after the engine calls: a recovery there forgets every key.
-      let keyBytes = 0;
-      for (const k of this.#keyToSlot.keys()) keyBytes += 2 * k.length;
-      return { tracked_bytes: tracked, key_bytes: keyBytes, core_bytes: core };
-    });
+    const s = guarded(() => this.#coreStats());
+    // Counted after the engine call: a recovery there forgets every key.
+    let keyBytes = 0;
+    for (const k of this.#keyToSlot.keys()) keyBytes += 2 * k.length;
+    return { tracked_bytes: s.bytes, key_bytes: keyBytes, core_bytes: s.core_bytes };
   }
 
   /** Whether `dispose()` was called (every other method then throws). */

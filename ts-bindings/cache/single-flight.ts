@@ -11,7 +11,7 @@ interface Flight {
 }
 
 /** Where a finished load stores its value (a `set` of the cache). */
-export type Store<T> = (key: string, value: T, ttlMs: number) => void;
+export type Store<T> = (key: string, value: T, ttl: number) => void; // ttl: as given to load()
 
 /**
  * The loads in flight of one cache. A load is shared while it is in the map:
@@ -80,14 +80,14 @@ export class SingleFlight {
    * meanwhile). A rejected load stores nothing; its callers see the
    * rejection.
    */
-  load<T>(key: string, loader: () => T | Promise<T>, ttlMs: number, store: Store<T>): Promise<T> {
+  load<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     const pending = this.#flights.get(key);
-    if (pending !== undefined) return this.#join(key, pending, loader, ttlMs, store);
-    if (this.#flights.size >= this.#maxShared) return this.#unsharedLoad(key, loader, ttlMs, store);
-    return this.#start(key, loader, ttlMs, store);
+    if (pending !== undefined) return this.#join(key, pending, loader, ttl, store);
+    if (this.#flights.size >= this.#maxShared) return this.#unsharedLoad(key, loader, ttl, store);
+    return this.#start(key, loader, ttl, store);
   }
 
-  #start<T>(key: string, loader: () => T | Promise<T>, ttlMs: number, store: Store<T>): Promise<T> {
+  #start<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     const flight: Flight = { promise: undefined as unknown as Promise<unknown>, stale: false, timer: undefined };
     this.busy++;
     const promise = (async () => {
@@ -95,7 +95,7 @@ export class SingleFlight {
         const value = await loader();
         if (!flight.stale) {
           this.#drop(key, flight); // before the store: its own write must not count
-          store(key, value, ttlMs);
+          store(key, value, ttl);
         }
         return value;
       } finally {
@@ -111,14 +111,14 @@ export class SingleFlight {
     return promise;
   }
 
-  #unsharedLoad<T>(key: string, loader: () => T | Promise<T>, ttlMs: number, store: Store<T>): Promise<T> {
+  #unsharedLoad<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     const writes = this.#writes;
     this.busy++;
     this.#unshared++;
     return (async () => {
       try {
         const value = await loader();
-        if (this.#writes === writes) store(key, value, ttlMs);
+        if (this.#writes === writes) store(key, value, ttl);
         return value;
       } finally {
         this.busy--;
@@ -137,14 +137,14 @@ export class SingleFlight {
    * never settle it): it is dropped, its late result will not be stored,
    * and this caller loads afresh.
    */
-  #join<T>(key: string, flight: Flight, loader: () => T | Promise<T>, ttlMs: number, store: Store<T>): Promise<T> {
+  #join<T>(key: string, flight: Flight, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
         this.#drop(key, flight);
-        this.load(key, loader, ttlMs, store).then(resolve, reject);
+        this.load(key, loader, ttl, store).then(resolve, reject);
       }, this.#timeoutMs);
       // Not unref'd in Node: the deadline is real work still to come (a load
       // afresh) and is cleared as soon as the joined load settles.

@@ -5,27 +5,38 @@
 // string path. Handles carry a generation, so a series dropped by stale
 // expiry or `reset()` is detected (the Wasm side answers "stale") and
 // resolved again, never confused with another.
+import { MetricKind, SeriesUpdate, Status } from '../../pkg/bounded_services_bg.js';
 import { engine, ex, guarded, isTrap, Lifecycle, recover, type InstanceFigures } from '../engine.js';
+import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
 import { describe } from '../describe.js';
 import type { Metric, MetricsOptions, MetricsSnapshot } from './types.js';
 
 type Labels = Record<string, string>;
-const TYPE_CODES = { counter: 0, gauge: 1, histogram: 2 } as const;
-/** Engine result: the series handle is no longer valid (resolve again). */
-const STALE = -1;
+const WHO = 'bounded-services/metrics';
+const TYPE_CODES = { counter: MetricKind.Counter, gauge: MetricKind.Gauge, histogram: MetricKind.Histogram } as const;
 /** Upper bound on cached (name, labels) -> handle entries per collector. */
 const HANDLE_CACHE_LIMIT = 16_384;
 /** Stale series dropped before each scrape, at most. */
 const SCRAPE_EXPIRE_BUDGET = 100_000;
 
-function failure(): Error {
-  const message = `bounded-services/metrics: ${wbg.engineMetricsLastError()}`;
-  return wbg.engineMetricsLastErrorIsRange() ? new RangeError(message) : new TypeError(message);
+function disposedError(): Error {
+  return new Error(`${WHO}: this collector was disposed; use a live one`);
 }
 
-function disposedError(): Error {
-  return new Error('bounded-services/metrics: this collector was disposed; use a live one');
+/** What the engine's snapshot holds (src/bindings/metrics.rs `Snapshot`). */
+interface EngineSnapshot extends Omit<MetricsSnapshot, 'requests_by_endpoint' | 'errors_by_type' | 'timestamp'> {
+  requests_by_endpoint: [string, number][];
+  errors_by_type: [string, number][];
+}
+
+type CollectorStats = ReturnType<MetricsCollector['getStats']>;
+
+/** `[value, sum]` pairs as an object without prototype (`__proto__` is just a key). */
+function byLabel(pairs: [string, number][]): Record<string, number> {
+  const out = Object.create(null) as Record<string, number>;
+  for (const [k, v] of pairs) out[k] = v;
+  return out;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -52,42 +63,6 @@ function badLabel(k: string, v: unknown): TypeError {
   return new TypeError(`bounded-services/metrics: label ${JSON.stringify(k)} must be a string, got ${describe(v)}`);
 }
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,255}$/;
-const TYPE_NAMES = ['counter', 'gauge', 'histogram'] as const;
-
-/**
- * Before a series is created for an add (`type` 0) or an observation
- * (`type` 2) of `value`: the checks the core makes on the operation itself
- * (src/metrics/mod.rs `add`, `observe`), with its messages, against the
- * type the family has or would get. An invalid name is left to the core.
- */
-function precheck(reg: number, name: string, type: number, value: number): void {
-  if (!METRIC_NAME.test(name)) return;
-  const existing = wbg.engineMetricsFamilyType(reg, name);
-  const kind = existing < 0 ? type : existing;
-  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
-  let message: string | undefined;
-  let range = true;
-  if (type === 0 && kind === 2) {
-    range = false;
-    message = `cannot add to metric "${shown}": it is a histogram`;
-  } else if (type === 2 && kind !== 2) {
-    range = false;
-    message = `cannot observe metric "${shown}": it is a ${TYPE_NAMES[kind] ?? 'counter'}`;
-  } else if (type === 2) {
-    if (!Number.isFinite(value)) message = `observation must be a finite number, got ${value}`;
-  } else if (kind === 0) {
-    if (!Number.isFinite(value)) message = `counter increment must be a finite number, got ${value}`;
-    else if (value < 0) message = `counter increment must not be negative, got ${value}`;
-  } else if (Number.isNaN(value)) {
-    message = 'gauge increment must be a finite number, got NaN';
-  }
-  if (message !== undefined) {
-    const full = `bounded-services/metrics: ${message}`;
-    throw range ? new RangeError(full) : new TypeError(full);
-  }
-}
-
 /** `[name1, value1, name2, value2, ...]` of the own labels, checked. */
 function flatLabels(labels: Labels | undefined): string[] {
   checkLabels(labels);
@@ -103,29 +78,21 @@ function flatLabels(labels: Labels | undefined): string[] {
   return flat;
 }
 
-/** Checks the options a collector is made with; returns a private copy. */
-function checkedOptions(options: MetricsOptions): MetricsOptions {
+/**
+ * The options a collector keeps (to make its registry again after a trap):
+ * a copy, so a caller changing its bucket array later changes nothing. The
+ * core checks every option it owns; this facade only `now`, which only it
+ * uses.
+ */
+function keptOptions(options: MetricsOptions): MetricsOptions {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('bounded-services/metrics: options must be an object');
-  }
-  for (const name of ['maxSeriesPerMetric', 'maxMetrics', 'windowSize', 'maxLabelValueLength', 'maxLabels'] as const) {
-    const v = options[name];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-      throw new RangeError(`bounded-services/metrics: option ${name} must be a positive integer, got ${describe(v)}`);
-    }
-  }
-  const stale = options.staleAfterMs;
-  if (stale !== undefined && (typeof stale !== 'number' || Number.isNaN(stale) || stale <= 0)) {
-    throw new RangeError(`bounded-services/metrics: staleAfterMs must be a positive number or Infinity, got ${describe(stale)}`);
-  }
-  const buckets = options.buckets;
-  if (buckets !== undefined && (!Array.isArray(buckets) || buckets.some((b) => typeof b !== 'number'))) {
-    throw new TypeError('bounded-services/metrics: buckets must be an array of numbers');
+    throw new TypeError(`${WHO}: options must be an object`);
   }
   if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new TypeError('bounded-services/metrics: option now must be a function returning milliseconds');
+    throw new TypeError(`${WHO}: option now must be a function returning milliseconds`);
   }
-  return { ...options, ...(buckets === undefined ? {} : { buckets: [...buckets] }) };
+  const b = options.buckets;
+  return { ...options, ...(Array.isArray(b) ? { buckets: [...b] } : {}) };
 }
 
 /** Frees the registry of a collector the garbage collector took. */
@@ -160,6 +127,8 @@ export class MetricsCollector {
   #now: () => number;
   #trie: TrieNode = new Map();
   #cached = 0;
+  /** `maxLabelValueLength` as the core resolved it (read when the registry is made). */
+  #labelLimit = 0;
   readonly #isDefault = makingDefault;
 
   /**
@@ -169,7 +138,7 @@ export class MetricsCollector {
    * package instantiates nothing.
    */
   constructor(options: MetricsOptions = {}) {
-    this.#options = checkedOptions(options);
+    this.#options = keptOptions(options);
     this.#now = this.#options.now ?? (() => Date.now());
     if (!this.#isDefault) this.#registry();
   }
@@ -183,7 +152,7 @@ export class MetricsCollector {
    */
   configure(options: MetricsOptions): void {
     this.#checkOpen();
-    const next = checkedOptions(options);
+    const next = keptOptions(options);
     // Validated by the core first: a refused configuration changes nothing.
     const h = guarded(() => this.#create(next));
     if (this.#h >= 0) lifecycle.release(this, this.#h);
@@ -196,16 +165,9 @@ export class MetricsCollector {
 
   #create(o: MetricsOptions): number {
     engine();
-    const h = wbg.engineMetricsNew(
-      o.maxSeriesPerMetric ?? NaN,
-      o.maxMetrics ?? NaN,
-      o.staleAfterMs ?? NaN,
-      o.windowSize ?? NaN,
-      o.maxLabelValueLength ?? NaN,
-      o.maxLabels ?? NaN,
-      o.buckets === undefined ? undefined : new Float64Array(o.buckets),
-    );
-    if (h < 0) throw failure();
+    const h = wbg.engineMetricsNew(o);
+    if (h < 0) throw engineError(WHO);
+    this.#labelLimit = (wbg.engineMetricsSettings(h) as { maxLabelValueLength: number }).maxLabelValueLength;
     return h;
   }
 
@@ -264,7 +226,7 @@ export class MetricsCollector {
    * The packed handle of `name{labels}` for an operation of `type` (0 add,
    * 2 observe) with `value`.
    */
-  #series(name: string, labels: Labels | undefined, type: number, value: number, now: number): number {
+  #series(name: string, labels: Labels | undefined, type: SeriesUpdate, value: number, now: number): number {
     let node = this.#trie.get(name) as TrieNode | undefined;
     if (node !== undefined && labels !== undefined) {
       checkLabels(labels);
@@ -284,20 +246,18 @@ export class MetricsCollector {
   }
 
   /**
-   * Slow path: resolve through the string API and remember the handle.
-   * Resolving creates the series (and the family) if missing, so `value` is
-   * checked first, as the core checks it: a refused call must not leave an
-   * empty series behind.
+   * Slow path: resolve through the string API and remember the handle. The
+   * core checks the update of `value` first: a refused call leaves no empty
+   * series behind.
    */
-  #resolve(name: string, labels: Labels | undefined, type: number, value: number, now: number): number {
+  #resolve(name: string, labels: Labels | undefined, type: SeriesUpdate, value: number, now: number): number {
     if (typeof name !== 'string') {
-      throw new TypeError(`bounded-services/metrics: metric name must be a string, got ${describe(name)}`);
+      throw new TypeError(`${WHO}: metric name must be a string, got ${describe(name)}`);
     }
     const flat = flatLabels(labels);
     const reg = this.#registry();
-    precheck(reg, name, type, value);
-    const h = wbg.engineMetricsResolve(reg, name, type, flat, now);
-    if (h < 0) throw failure();
+    const h = wbg.engineMetricsResolve(reg, name, type, value, flat, now);
+    if (h < 0) throw engineError(WHO);
     // A label set folded into the overflow series is not cached: each of its
     // updates resolves again, so `overflow_events` counts every one of them,
     // whatever the cache holds.
@@ -328,16 +288,16 @@ export class MetricsCollector {
     r: number,
     name: string,
     labels: Labels | undefined,
-    type: number,
+    type: SeriesUpdate,
     value: number,
     op: (reg: number, series: number, now: number) => number,
   ): void {
-    if (r === STALE) {
+    if (r === Status.Stale) {
       this.#forget();
       const now = this.#now();
       r = op(this.#h, this.#series(name, labels, type, value, now), now);
     }
-    if (r < 0) throw failure();
+    if (r < 0) throw engineError(WHO);
   }
 
   /**
@@ -350,7 +310,7 @@ export class MetricsCollector {
     // Own keys only: 'toString' or 'constructor' must not read Object.prototype.
     const code = hasOwn.call(TYPE_CODES, type) ? TYPE_CODES[type] : undefined;
     if (code === undefined) {
-      throw new TypeError(`bounded-services/metrics: type must be 'counter', 'gauge' or 'histogram', got ${describe(type)}`);
+      throw new TypeError(`${WHO}: type must be 'counter', 'gauge' or 'histogram', got ${describe(type)}`);
     }
     if (typeof value !== 'number') {
       throw new TypeError(`bounded-services/metrics: value must be a number, got ${describe(value)}`);
@@ -362,7 +322,7 @@ export class MetricsCollector {
     guarded(() => {
       const reg = this.#registry();
       const h = wbg.engineMetricsSet(reg, name, code, value, flat, this.#now());
-      if (h < 0) throw failure();
+      if (h < 0) throw engineError(WHO);
       // A retype drops the family's series: forget every handle.
       this.#forget();
       if (ex.engineMetricsIsOverflow(reg, h) !== 1) this.#remember(name, flat, h);
@@ -392,8 +352,10 @@ export class MetricsCollector {
   #add(name: string, amount: number, labels: Labels | undefined): void {
     const reg = this.#registry();
     const now = this.#now();
-    const r = ex.engineMetricsAdd(reg, this.#series(name, labels, 0, amount, now), amount, now);
-    if (r !== 0) this.#retry(r, name, labels, 0, amount, (g, s, t) => ex.engineMetricsAdd(g, s, amount, t));
+    const r = ex.engineMetricsAdd(reg, this.#series(name, labels, SeriesUpdate.Add, amount, now), amount, now);
+    if (r !== Status.Ok) {
+      this.#retry(r, name, labels, SeriesUpdate.Add, amount, (g, s, t) => ex.engineMetricsAdd(g, s, amount, t));
+    }
   }
 
   /** Observes `value` in the histogram `name{labels}` (created on first use). */
@@ -404,8 +366,10 @@ export class MetricsCollector {
     guarded(() => {
       const reg = this.#registry();
       const now = this.#now();
-      const r = ex.engineMetricsObserve(reg, this.#series(name, labels, 2, value, now), value, now);
-      if (r !== 0) this.#retry(r, name, labels, 2, value, (g, s, t) => ex.engineMetricsObserve(g, s, value, t));
+      const r = ex.engineMetricsObserve(reg, this.#series(name, labels, SeriesUpdate.Observe, value, now), value, now);
+      if (r !== Status.Ok) {
+        this.#retry(r, name, labels, SeriesUpdate.Observe, value, (g, s, t) => ex.engineMetricsObserve(g, s, value, t));
+      }
     });
   }
 
@@ -424,7 +388,7 @@ export class MetricsCollector {
     // No clock read: the window does not need one (NaN keeps the last time).
     guarded(() => {
       const reg = this.#registry();
-      if (ex.engineMetricsRecordResponseTime(reg, ms, NaN) < 0) throw failure();
+      if (ex.engineMetricsRecordResponseTime(reg, ms, NaN) < 0) throw engineError(WHO);
     });
   }
 
@@ -442,7 +406,7 @@ export class MetricsCollector {
     return guarded(() => {
       const reg = this.#registry();
       const v = ex.engineMetricsPercentile(reg, p);
-      if (Number.isNaN(v)) throw failure();
+      if (Number.isNaN(v)) throw engineError(WHO);
       return v;
     });
   }
@@ -454,23 +418,11 @@ export class MetricsCollector {
    */
   getSnapshot(): MetricsSnapshot {
     return guarded(() => {
-      const reg = this.#registry();
-      const byLabel = (name: string, label: string): Record<string, number> => {
-        const flat = wbg.engineMetricsSumByLabel(reg, name, label) as unknown[];
-        const out = Object.create(null) as Record<string, number>;
-        for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as number;
-        return out;
-      };
+      const e = wbg.engineMetricsSnapshot(this.#registry()) as EngineSnapshot;
       return {
-        requests_total: wbg.engineMetricsFamilySum(reg, 'http_requests_total'),
-        requests_by_endpoint: byLabel('http_requests_total', 'path'),
-        errors_total: wbg.engineMetricsFamilySum(reg, 'http_errors_total'),
-        errors_by_type: byLabel('http_errors_total', 'error'),
-        response_time_avg: wbg.engineMetricsUnlabelledValue(reg, 'response_time_ms'),
-        response_time_p95: ex.engineMetricsPercentile(reg, 95),
-        response_time_p99: ex.engineMetricsPercentile(reg, 99),
-        active_users: wbg.engineMetricsFamilySum(reg, 'active_users'),
-        database_queries: wbg.engineMetricsFamilySum(reg, 'database_queries_total'),
+        ...e,
+        requests_by_endpoint: byLabel(e.requests_by_endpoint),
+        errors_by_type: byLabel(e.errors_by_type),
         timestamp: this.#now(),
       };
     });
@@ -492,10 +444,10 @@ export class MetricsCollector {
   /** Sets the `# HELP` text of a metric (`undefined` removes it). */
   setHelp(name: string, help: string | undefined): void {
     if (typeof name !== 'string' || (help !== undefined && typeof help !== 'string')) {
-      throw new TypeError('bounded-services/metrics: setHelp(name: string, help: string | undefined)');
+      throw new TypeError(`${WHO}: setHelp(name: string, help: string | undefined)`);
     }
     guarded(() => {
-      if (wbg.engineMetricsSetHelp(this.#registry(), name, help) < 0) throw failure();
+      if (wbg.engineMetricsSetHelp(this.#registry(), name, help) < 0) throw engineError(WHO);
     });
   }
 
@@ -520,21 +472,12 @@ export class MetricsCollector {
     response_times_count: number;
     heap_bytes_estimate: number;
   } {
-    return guarded(() => {
-      const reg = this.#registry();
-      return {
-        metrics_count: ex.engineMetricsStat(reg, 0),
-        series_count: ex.engineMetricsStat(reg, 1),
-        overflow_events: ex.engineMetricsStat(reg, 2),
-        expired_series: ex.engineMetricsStat(reg, 3),
-        response_times_count: ex.engineMetricsStat(reg, 4),
-        heap_bytes_estimate: ex.engineMetricsStat(reg, 5),
-      };
-    });
+    return guarded(() => wbg.engineMetricsStats(this.#registry()) as CollectorStats);
   }
 
   /** @internal The longest label value this collector accepts (UTF-8 bytes). */
   get maxLabelValueLength(): number {
-    return this.#options.maxLabelValueLength ?? 1024;
+    guarded(() => this.#registry());
+    return this.#labelLimit;
   }
 }

@@ -1,0 +1,337 @@
+//! The cache engine: cores addressed by handles, entries by `u32` slots.
+//! The facade keeps keys and values; every call here takes and returns
+//! numbers, except the structured ones off the hot path.
+
+use super::contract::{ErrorKind, Radix, Status};
+use super::error::{describe, fail, option};
+use super::handles::{with, Handles};
+use crate::cache::{
+    CacheCore, CacheError, CacheOptions, Touch, DEFAULT_EXPIRE_BUDGET, DEFAULT_MAX_ENTRIES,
+    DEFAULT_MAX_KEY_LENGTH, DEFAULT_TTL_SECONDS,
+};
+use serde::Serialize;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+/// A core and the settings the facade needs to know.
+pub(crate) struct Engine {
+    core: CacheCore,
+    settings: Settings,
+}
+
+thread_local! {
+    pub(crate) static CORES: RefCell<Handles<Engine>> = const { RefCell::new(Handles::new()) };
+}
+
+fn with_core<R>(handle: u32, default: R, f: impl FnOnce(&mut CacheCore) -> R) -> R {
+    with(&CORES, handle, default, |e| f(&mut e.core))
+}
+
+fn refuse(e: &CacheError) -> i32 {
+    let kind = if e.is_range_error() {
+        ErrorKind::Range
+    } else {
+        ErrorKind::State
+    };
+    fail(kind, e.to_string())
+}
+
+/// A cache's settings, defaults applied: what the facade reads back.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Settings {
+    max_entries: u32,
+    max_bytes: f64,
+    /// Default TTL, seconds.
+    ttl: f64,
+    max_key_length: u32,
+    expire_budget: u32,
+}
+
+/// A number option: its value, or `default` when absent; a `TypeError`
+/// naming the option for anything but a number.
+fn number(v: &JsValue, name: &str, default: f64) -> Result<f64, (ErrorKind, String)> {
+    if v.is_undefined() {
+        return Ok(default);
+    }
+    v.as_f64().ok_or_else(|| {
+        (
+            ErrorKind::Type,
+            format!("option {name} must be a number, got {}", describe(v)),
+        )
+    })
+}
+
+fn whole(v: f64, name: &str) -> Result<u32, (ErrorKind, String)> {
+    if v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX) {
+        Ok(v as u32)
+    } else {
+        Err((
+            ErrorKind::Range,
+            format!(
+                "{name} must be a non-negative integer, got {}",
+                crate::num::Num(v)
+            ),
+        ))
+    }
+}
+
+fn range(e: CacheError) -> (ErrorKind, String) {
+    (ErrorKind::Range, e.to_string())
+}
+
+fn settings_of(options: &JsValue) -> Result<Settings, (ErrorKind, String)> {
+    if !options.is_object() {
+        return Err((ErrorKind::Type, "options must be an object".to_owned()));
+    }
+    let max_entries = number(
+        &option(options, "maxEntries"),
+        "maxEntries",
+        f64::from(DEFAULT_MAX_ENTRIES),
+    )?;
+    let max_bytes = number(&option(options, "maxBytes"), "maxBytes", f64::INFINITY)?;
+    let ttl = number(&option(options, "ttl"), "ttl", DEFAULT_TTL_SECONDS)?;
+    let max_key_length = number(
+        &option(options, "maxKeyLength"),
+        "maxKeyLength",
+        f64::from(DEFAULT_MAX_KEY_LENGTH),
+    )?;
+    let budget = number(
+        &option(options, "expireBudget"),
+        "expireBudget",
+        f64::from(DEFAULT_EXPIRE_BUDGET),
+    )?;
+    if !(max_entries >= 1.0
+        && max_entries <= f64::from(crate::cache::MAX_MAX_ENTRIES)
+        && max_entries.fract() == 0.0)
+    {
+        return Err(range(CacheError::InvalidMaxEntries(max_entries)));
+    }
+    if max_bytes.is_nan() || max_bytes <= 0.0 {
+        return Err(range(CacheError::InvalidMaxBytes(max_bytes)));
+    }
+    if ttl.is_nan() || ttl < 0.0 {
+        return Err(range(CacheError::InvalidTtl(ttl)));
+    }
+    Ok(Settings {
+        max_entries: max_entries as u32,
+        max_bytes,
+        ttl,
+        max_key_length: whole(max_key_length, "maxKeyLength")?,
+        expire_budget: whole(budget, "expireBudget")?,
+    })
+}
+
+/// Creates a cache core from an options object
+/// (`{ maxEntries, maxBytes, ttl, maxKeyLength, expireBudget }`, each
+/// optional; other fields are the facade's and ignored here). Returns its
+/// handle, or [`Status::Failed`].
+#[wasm_bindgen(js_name = engineCacheNew)]
+pub fn cache_new(options: JsValue) -> i32 {
+    let settings = match settings_of(&options) {
+        Ok(s) => s,
+        Err((kind, message)) => return fail(kind, message),
+    };
+    let opts = CacheOptions {
+        max_entries: settings.max_entries,
+        max_bytes: settings.max_bytes,
+        expire_budget: settings.expire_budget,
+    };
+    match CacheCore::new(opts) {
+        Ok(core) => CORES.with_borrow_mut(|t| t.insert(Engine { core, settings })) as i32,
+        Err(e) => refuse(&e),
+    }
+}
+
+/// The settings of a core, defaults applied:
+/// `{ maxEntries, maxBytes, ttl, maxKeyLength, expireBudget }` (ttl in seconds).
+#[wasm_bindgen(js_name = engineCacheSettings)]
+pub fn cache_settings(handle: u32) -> JsValue {
+    with(&CORES, handle, None, |e| Some(e.settings))
+        .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Drops a cache core and its memory.
+#[wasm_bindgen(js_name = engineCacheFree)]
+pub fn cache_free(handle: u32) {
+    CORES.with_borrow_mut(|t| t.remove(handle));
+}
+
+/// `get` of a key that has a slot: returns `hit | (freed << 1)`, where `hit`
+/// is 1 for a hit (now the most recently used) and 0 for an expired entry,
+/// and `freed` the number of slots in the freed buffer; or
+/// [`Status::Failed`] for a slot that is not live.
+#[wasm_bindgen(js_name = engineCacheTouch)]
+pub fn cache_touch(handle: u32, slot: u32, now: f64) -> i32 {
+    with_core(handle, Status::Failed as i32, |core| {
+        match core.touch(slot, now) {
+            Ok(t) => i32::from(t == Touch::Hit) | ((core.freed().len() as i32) << 1),
+            Err(e) => refuse(&e),
+        }
+    })
+}
+
+/// `get` of a key that has no slot: counts a miss.
+#[wasm_bindgen(js_name = engineCacheMiss)]
+pub fn cache_miss(handle: u32) {
+    with_core(handle, (), CacheCore::record_miss);
+}
+
+/// A TTL in seconds (as the facade takes it) in the core's milliseconds;
+/// NaN and negative TTLs are refused, in the caller's unit.
+fn ttl_ms(ttl: f64) -> Result<f64, CacheError> {
+    if ttl.is_nan() || ttl < 0.0 {
+        Err(CacheError::InvalidTtl(ttl))
+    } else {
+        Ok(ttl * 1000.0)
+    }
+}
+
+/// `set` of a new key, `ttl` in seconds. Returns `slot + Radix.Slot * x`, or
+/// [`Status::Failed`], where `x` says what the call freed (evicted or
+/// expired):
+/// - `0`: nothing;
+/// - `1 + freed_slot` (at most `2^24`): exactly one slot, given here, so the
+///   common eviction at capacity needs no second call;
+/// - `2^24 + 1 + n`: `n >= 2` slots, listed in the freed buffer.
+///
+/// The result stays below `2^50`, exact in an `f64`.
+#[wasm_bindgen(js_name = engineCacheInsert)]
+pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64) -> f64 {
+    let radix = f64::from(Radix::Slot as u32);
+    let ttl_ms = match ttl_ms(ttl) {
+        Ok(ms) => ms,
+        Err(e) => return f64::from(refuse(&e)),
+    };
+    with_core(
+        handle,
+        f64::from(Status::Failed as i32),
+        |core| match core.insert(ttl_ms, size, now) {
+            Ok(slot) => {
+                let x = match core.freed() {
+                    [] => 0.0,
+                    [one] => 1.0 + f64::from(*one),
+                    many => radix + 1.0 + many.len() as f64,
+                };
+                f64::from(slot) + x * radix
+            }
+            Err(e) => f64::from(refuse(&e)),
+        },
+    )
+}
+
+/// `set` of a key that has a slot: replaces TTL (seconds) and size. Returns the
+/// number of freed slots, or [`Status::Failed`].
+#[wasm_bindgen(js_name = engineCacheUpdate)]
+pub fn cache_update(handle: u32, slot: u32, ttl: f64, size: f64, now: f64) -> i32 {
+    let ttl_ms = match ttl_ms(ttl) {
+        Ok(ms) => ms,
+        Err(e) => return refuse(&e),
+    };
+    with_core(handle, Status::Failed as i32, |core| {
+        match core.update(slot, ttl_ms, size, now) {
+            Ok(()) => core.freed().len() as i32,
+            Err(e) => refuse(&e),
+        }
+    })
+}
+
+/// `del`: removes a live slot; returns 1 if it was live.
+#[wasm_bindgen(js_name = engineCacheRemove)]
+pub fn cache_remove(handle: u32, slot: u32) -> i32 {
+    with_core(handle, 0, |core| i32::from(core.remove(slot)))
+}
+
+/// `has`/`peek`: 1 if a live slot is unexpired at `now`; changes nothing.
+#[wasm_bindgen(js_name = engineCachePeek)]
+pub fn cache_peek(handle: u32, slot: u32, now: f64) -> i32 {
+    with_core(handle, 0, |core| i32::from(core.peek(slot, now)))
+}
+
+/// Milliseconds until a slot expires (`Infinity` for never), or -1 when the
+/// slot is not live or has expired.
+#[wasm_bindgen(js_name = engineCacheRemainingTtl)]
+pub fn cache_remaining_ttl(handle: u32, slot: u32, now: f64) -> f64 {
+    with_core(handle, -1.0, |core| {
+        core.remaining_ttl(slot, now).unwrap_or(-1.0)
+    })
+}
+
+/// `cleanExpired`: full sweep; returns how many slots were freed.
+#[wasm_bindgen(js_name = engineCacheCleanExpired)]
+pub fn cache_clean_expired(handle: u32, now: f64) -> i32 {
+    with_core(handle, 0, |core| core.clean_expired(now) as i32)
+}
+
+/// `clear`: removes everything and resets the counters and the clock.
+#[wasm_bindgen(js_name = engineCacheClear)]
+pub fn cache_clear(handle: u32) {
+    with_core(handle, (), CacheCore::clear);
+}
+
+/// Byte offset in linear memory of the freed buffer (`u32` slots) of the
+/// last call. Valid until the next call on this core.
+#[wasm_bindgen(js_name = engineCacheFreedPtr)]
+pub fn cache_freed_ptr(handle: u32) -> u32 {
+    with_core(handle, 0, |core| core.freed().as_ptr() as usize as u32)
+}
+
+/// A core's counters and sizes.
+#[derive(Serialize)]
+struct Stats {
+    hits: f64,
+    misses: f64,
+    hit_rate: f64,
+    total_entries: u32,
+    evictions: f64,
+    expirations: f64,
+    bytes: f64,
+    core_bytes: f64,
+}
+
+/// `getStats`: `{ hits, misses, hit_rate, total_entries, evictions,
+/// expirations, bytes, core_bytes }`, or `undefined` for no such core.
+#[wasm_bindgen(js_name = engineCacheStats)]
+pub fn cache_stats(handle: u32) -> JsValue {
+    with_core(handle, None, |core| {
+        let s = core.stats();
+        Some(Stats {
+            hits: s.hits,
+            misses: s.misses,
+            hit_rate: s.hit_rate(),
+            total_entries: core.len(),
+            evictions: s.evictions,
+            expirations: s.expirations,
+            bytes: core.bytes(),
+            core_bytes: core.heap_bytes() as f64,
+        })
+    })
+    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
+    .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Live cores, their entries, tracked bytes and own heap bytes.
+pub(crate) fn totals() -> (u32, f64, f64, f64) {
+    CORES.with_borrow(|t| {
+        t.iter().fold((0, 0.0, 0.0, 0.0), |(n, e, b, h), x| {
+            (
+                n + 1,
+                e + f64::from(x.core.len()),
+                b + x.core.bytes(),
+                h + x.core.heap_bytes() as f64,
+            )
+        })
+    })
+}
+
+/// Traps the instance on purpose, the way a Rust panic would: in the
+/// middle of a call holding the cores' `RefCell` borrow, which then stays
+/// borrowed, so every later engine call traps too (a poisoned instance).
+/// Only in builds with the `test-trap` feature, never in the published
+/// package.
+#[cfg(feature = "test-trap")]
+#[wasm_bindgen(js_name = engineTestTrap)]
+pub fn test_trap() {
+    CORES.with_borrow_mut(|_| core::arch::wasm32::unreachable())
+}

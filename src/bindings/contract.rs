@@ -1,0 +1,64 @@
+//! What the engine and the facade must agree on, declared once. wasm-bindgen
+//! generates each enum as a frozen object in the glue module and as a
+//! TypeScript enum in its declarations; the facade imports them from there.
+
+use wasm_bindgen::prelude::*;
+
+/// Outcome of an engine call that returns a count, a code or a handle.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Done.
+    Ok = 0,
+    /// A metrics series handle that is no longer valid: resolve it again.
+    Stale = -1,
+    /// Refused: the error waits in `engineTakeError()`.
+    Failed = -2,
+}
+
+/// Which JavaScript error a refused call becomes.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A value of the wrong kind: `TypeError`.
+    Type = 0,
+    /// A value out of range: `RangeError`.
+    Range = 1,
+    /// A call the object's state does not allow (a bug, never input): `Error`.
+    State = 2,
+}
+
+/// Metric types, as the engine's metrics calls take them.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A counter.
+    Counter = 0,
+    /// A gauge.
+    Gauge = 1,
+    /// A histogram.
+    Histogram = 2,
+}
+
+/// The update a series is resolved for (`engineMetricsResolve`): the
+/// update is checked before anything is created.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesUpdate {
+    /// An increment (a new family is a counter).
+    Add = 0,
+    /// An observation (a new family is a histogram).
+    Observe = 1,
+}
+
+/// Radix of `engineCacheInsert`'s result: `slot + Radix.Slot * freed`
+/// (slots are below it: it is the largest `maxEntries`).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Radix {
+    /// 2^24, the largest `maxEntries`.
+    Slot = 16_777_216,
+}
+
+// The radix is the core's bound on entries.
+const _: () = assert!(Radix::Slot as u32 == crate::cache::MAX_MAX_ENTRIES);

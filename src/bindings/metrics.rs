@@ -1,0 +1,410 @@
+//! The metrics engine: registries addressed by handles, series by packed
+//! handles (slot + generation). Updates of a cached series take and return
+//! numbers; names and labels cross only when a series is resolved.
+
+use super::contract::{ErrorKind, MetricKind, SeriesUpdate, Status};
+use super::error::{describe, fail, option};
+use super::handles::{with, Handles};
+use crate::metrics::{
+    ErrorKind as CoreKind, MetricType, MetricsError, MetricsOptions, Registry, SeriesHandle, Update,
+};
+use serde::Serialize;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    pub(crate) static REGISTRIES: RefCell<Handles<Registry>> = const { RefCell::new(Handles::new()) };
+}
+
+fn with_registry<R>(handle: u32, default: R, f: impl FnOnce(&mut Registry) -> R) -> R {
+    with(&REGISTRIES, handle, default, f)
+}
+
+/// The status of a refused call: [`Status::Stale`] for a series handle that
+/// is no longer valid (the facade resolves it again), else
+/// [`Status::Failed`] with the core's error kept for `engineTakeError`.
+fn refuse(e: &MetricsError) -> i32 {
+    if matches!(e, MetricsError::StaleHandle) {
+        return Status::Stale as i32;
+    }
+    let kind = match e.kind() {
+        CoreKind::RangeError => ErrorKind::Range,
+        CoreKind::TypeError => ErrorKind::Type,
+    };
+    fail(kind, e.to_string())
+}
+
+fn metric_type(kind: MetricKind) -> MetricType {
+    match kind {
+        MetricKind::Counter => MetricType::Counter,
+        MetricKind::Gauge => MetricType::Gauge,
+        MetricKind::Histogram => MetricType::Histogram,
+    }
+}
+
+type Refusal = (ErrorKind, String);
+
+/// A count option: a positive integer, or `default` when absent.
+fn count(v: &JsValue, name: &str, default: usize) -> Result<usize, Refusal> {
+    if v.is_undefined() {
+        return Ok(default);
+    }
+    match v.as_f64() {
+        Some(x) if x >= 1.0 && x.fract() == 0.0 && x <= 4_294_967_295.0 => Ok(x as usize),
+        _ => Err((
+            ErrorKind::Range,
+            format!(
+                "option {name} must be a positive integer, got {}",
+                describe(v)
+            ),
+        )),
+    }
+}
+
+fn options_of(options: &JsValue) -> Result<MetricsOptions, Refusal> {
+    if !options.is_object() {
+        return Err((ErrorKind::Type, "options must be an object".to_owned()));
+    }
+    let d = MetricsOptions::default();
+    let stale = option(options, "staleAfterMs");
+    let stale_after_ms = if stale.is_undefined() {
+        d.stale_after_ms
+    } else {
+        match stale.as_f64() {
+            Some(x) if x > 0.0 => x,
+            _ => {
+                return Err((
+                    ErrorKind::Range,
+                    format!(
+                        "staleAfterMs must be a positive number or Infinity, got {}",
+                        describe(&stale)
+                    ),
+                ))
+            }
+        }
+    };
+    let given = option(options, "buckets");
+    let buckets = if given.is_undefined() {
+        d.buckets.clone()
+    } else {
+        let bad = || {
+            (
+                ErrorKind::Type,
+                "buckets must be an array of numbers".to_owned(),
+            )
+        };
+        if !js_sys::Array::is_array(&given) {
+            return Err(bad());
+        }
+        let arr = js_sys::Array::from(&given);
+        let mut out = Vec::with_capacity(arr.length() as usize);
+        for v in arr.iter() {
+            out.push(v.as_f64().ok_or_else(bad)?);
+        }
+        out
+    };
+    Ok(MetricsOptions {
+        max_series_per_metric: count(
+            &option(options, "maxSeriesPerMetric"),
+            "maxSeriesPerMetric",
+            d.max_series_per_metric,
+        )?,
+        max_metrics: count(&option(options, "maxMetrics"), "maxMetrics", d.max_metrics)?,
+        stale_after_ms,
+        window_size: count(&option(options, "windowSize"), "windowSize", d.window_size)?,
+        buckets,
+        max_label_value_len: count(
+            &option(options, "maxLabelValueLength"),
+            "maxLabelValueLength",
+            d.max_label_value_len,
+        )?,
+        max_labels: count(&option(options, "maxLabels"), "maxLabels", d.max_labels)?,
+    })
+}
+
+/// Creates a registry from an options object (`{ maxSeriesPerMetric,
+/// maxMetrics, staleAfterMs, windowSize, buckets, maxLabelValueLength,
+/// maxLabels }`, each optional; `buckets: []` means `+Inf` alone). Returns
+/// its handle, or [`Status::Failed`].
+#[wasm_bindgen(js_name = engineMetricsNew)]
+pub fn metrics_new(options: JsValue) -> i32 {
+    let opts = match options_of(&options) {
+        Ok(o) => o,
+        Err((kind, message)) => return fail(kind, message),
+    };
+    match Registry::new(opts) {
+        Ok(reg) => REGISTRIES.with_borrow_mut(|t| t.insert(reg)) as i32,
+        Err(e) => refuse(&e),
+    }
+}
+
+/// A registry's settings the facade needs (its middleware fits label
+/// values to the limit).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    max_label_value_length: usize,
+}
+
+/// The settings of a registry, defaults applied: `{ maxLabelValueLength }`.
+#[wasm_bindgen(js_name = engineMetricsSettings)]
+pub fn metrics_settings(handle: u32) -> JsValue {
+    with_registry(handle, None, |reg| {
+        Some(Settings {
+            max_label_value_length: reg.options().max_label_value_len,
+        })
+    })
+    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
+    .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Drops a registry.
+#[wasm_bindgen(js_name = engineMetricsFree)]
+pub fn metrics_free(handle: u32) {
+    REGISTRIES.with_borrow_mut(|t| t.remove(handle));
+}
+
+/// Label pairs from a flat array `[name1, value1, name2, value2, ...]`.
+fn label_pairs(labels: &js_sys::Array) -> Result<Vec<(String, String)>, i32> {
+    let n = labels.length();
+    let mut out = Vec::with_capacity((n / 2) as usize);
+    let mut i = 0;
+    while i + 1 < n {
+        let (Some(k), Some(v)) = (labels.get(i).as_string(), labels.get(i + 1).as_string()) else {
+            return Err(fail(
+                ErrorKind::Type,
+                "label names and values must be strings".to_owned(),
+            ));
+        };
+        out.push((k, v));
+        i += 2;
+    }
+    Ok(out)
+}
+
+/// Runs a call that names a series by its labels; returns its packed handle.
+fn labelled_op(
+    handle: u32,
+    labels: &js_sys::Array,
+    f: impl FnOnce(&mut Registry, &[(&str, &str)]) -> Result<SeriesHandle, MetricsError>,
+) -> f64 {
+    let pairs = match label_pairs(labels) {
+        Ok(p) => p,
+        Err(code) => return f64::from(code),
+    };
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    with_registry(handle, f64::from(Status::Failed as i32), |reg| {
+        match f(reg, &refs) {
+            Ok(h) => h.pack(),
+            Err(e) => f64::from(refuse(&e)),
+        }
+    })
+}
+
+/// Finds or creates `name{labels}` for an update of `value` (checked first:
+/// a refused update creates nothing); returns the series' packed handle, or
+/// a negative [`Status`].
+#[wasm_bindgen(js_name = engineMetricsResolve)]
+pub fn metrics_resolve(
+    handle: u32,
+    name: &str,
+    update: SeriesUpdate,
+    value: f64,
+    labels: js_sys::Array,
+    now: f64,
+) -> f64 {
+    let update = match update {
+        SeriesUpdate::Add => Update::Add,
+        SeriesUpdate::Observe => Update::Observe,
+    };
+    labelled_op(handle, &labels, |reg, refs| {
+        reg.resolve_for(name, update, value, refs, now)
+    })
+}
+
+/// 1 when a series is its family's overflow series (never cache it).
+#[wasm_bindgen(js_name = engineMetricsIsOverflow)]
+pub fn metrics_is_overflow(handle: u32, series: f64) -> i32 {
+    let Some(h) = SeriesHandle::unpack(series) else {
+        return 0;
+    };
+    with_registry(handle, 0, |reg| i32::from(reg.is_overflow(h)))
+}
+
+/// The [`MetricKind`] of a family, or -1 when there is none.
+#[wasm_bindgen(js_name = engineMetricsFamilyType)]
+pub fn metrics_family_type(handle: u32, name: &str) -> i32 {
+    with_registry(handle, -1, |reg| match reg.family_type(name) {
+        Some(MetricType::Counter) => MetricKind::Counter as i32,
+        Some(MetricType::Gauge) => MetricKind::Gauge as i32,
+        Some(MetricType::Histogram) => MetricKind::Histogram as i32,
+        None => -1,
+    })
+}
+
+fn series_op(
+    handle: u32,
+    series: f64,
+    f: impl FnOnce(&mut Registry, SeriesHandle) -> Result<(), MetricsError>,
+) -> i32 {
+    let Some(h) = SeriesHandle::unpack(series) else {
+        return Status::Stale as i32;
+    };
+    with_registry(handle, Status::Failed as i32, |reg| match f(reg, h) {
+        Ok(()) => Status::Ok as i32,
+        Err(e) => refuse(&e),
+    })
+}
+
+/// `increment` of a resolved series: a [`Status`].
+#[wasm_bindgen(js_name = engineMetricsAdd)]
+pub fn metrics_add(handle: u32, series: f64, amount: f64, now: f64) -> i32 {
+    series_op(handle, series, |reg, h| reg.add(h, amount, now))
+}
+
+/// `observe` of a resolved series: a [`Status`].
+#[wasm_bindgen(js_name = engineMetricsObserve)]
+pub fn metrics_observe(handle: u32, series: f64, value: f64, now: f64) -> i32 {
+    series_op(handle, series, |reg, h| reg.observe(h, value, now))
+}
+
+/// `set(name, type, value, labels)`: returns the series' packed handle, or
+/// a negative [`Status`].
+#[wasm_bindgen(js_name = engineMetricsSet)]
+pub fn metrics_set(
+    handle: u32,
+    name: &str,
+    kind: MetricKind,
+    value: f64,
+    labels: js_sys::Array,
+    now: f64,
+) -> f64 {
+    labelled_op(handle, &labels, |reg, refs| {
+        reg.set(name, metric_type(kind), value, refs, now)
+    })
+}
+
+/// `recordResponseTime(ms)`: a [`Status`].
+#[wasm_bindgen(js_name = engineMetricsRecordResponseTime)]
+pub fn metrics_record_response_time(handle: u32, ms: f64, now: f64) -> i32 {
+    with_registry(handle, Status::Failed as i32, |reg| {
+        match reg.record_response_time(ms, now) {
+            Ok(()) => Status::Ok as i32,
+            Err(e) => refuse(&e),
+        }
+    })
+}
+
+/// `getPercentile(p)`: the exact nearest rank, or NaN when refused.
+#[wasm_bindgen(js_name = engineMetricsPercentile)]
+pub fn metrics_percentile(handle: u32, p: f64) -> f64 {
+    with_registry(handle, f64::NAN, |reg| match reg.percentile(p) {
+        Ok(v) => v,
+        Err(e) => {
+            refuse(&e);
+            f64::NAN
+        }
+    })
+}
+
+/// `toPrometheusFormat()`: drops up to `expire_budget` stale series, then
+/// the text exposition.
+#[wasm_bindgen(js_name = engineMetricsEncode)]
+pub fn metrics_encode(handle: u32, now: f64, expire_budget: u32) -> String {
+    with_registry(handle, String::new(), |reg| {
+        reg.expire_stale(now, expire_budget as usize);
+        reg.to_prometheus_text()
+    })
+}
+
+/// What `getSnapshot()` reads of a registry.
+#[derive(Serialize)]
+struct Snapshot {
+    requests_total: f64,
+    requests_by_endpoint: Vec<(String, f64)>,
+    errors_total: f64,
+    errors_by_type: Vec<(String, f64)>,
+    response_time_avg: f64,
+    response_time_p95: f64,
+    response_time_p99: f64,
+    active_users: f64,
+    database_queries: f64,
+}
+
+/// `getSnapshot()`, but `timestamp` (the facade's clock): by-label maps as
+/// `[value, sum]` pairs, so a label value such as `__proto__` is just data.
+#[wasm_bindgen(js_name = engineMetricsSnapshot)]
+pub fn metrics_snapshot(handle: u32) -> JsValue {
+    with_registry(handle, None, |reg| {
+        Some(Snapshot {
+            requests_total: reg.family_sum("http_requests_total"),
+            requests_by_endpoint: reg.sum_by_label("http_requests_total", "path"),
+            errors_total: reg.family_sum("http_errors_total"),
+            errors_by_type: reg.sum_by_label("http_errors_total", "error"),
+            response_time_avg: reg.unlabelled_value("response_time_ms"),
+            response_time_p95: reg.percentile(95.0).unwrap_or(0.0),
+            response_time_p99: reg.percentile(99.0).unwrap_or(0.0),
+            active_users: reg.family_sum("active_users"),
+            database_queries: reg.family_sum("database_queries_total"),
+        })
+    })
+    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
+    .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `setHelp(name, help)`: a [`Status`].
+#[wasm_bindgen(js_name = engineMetricsSetHelp)]
+pub fn metrics_set_help(handle: u32, name: &str, help: Option<String>) -> i32 {
+    with_registry(handle, Status::Failed as i32, |reg| {
+        match reg.set_help(name, help.as_deref()) {
+            Ok(()) => Status::Ok as i32,
+            Err(e) => refuse(&e),
+        }
+    })
+}
+
+/// `reset()`: back to the built-ins at 0, an empty window.
+#[wasm_bindgen(js_name = engineMetricsReset)]
+pub fn metrics_reset(handle: u32) {
+    with_registry(handle, (), Registry::reset);
+}
+
+/// A registry's sizes and counters.
+#[derive(Serialize)]
+struct Stats {
+    metrics_count: usize,
+    series_count: usize,
+    overflow_events: f64,
+    expired_series: f64,
+    response_times_count: usize,
+    heap_bytes_estimate: usize,
+}
+
+/// `getStats()`, or `undefined` for no such registry.
+#[wasm_bindgen(js_name = engineMetricsStats)]
+pub fn metrics_stats(handle: u32) -> JsValue {
+    with_registry(handle, None, |reg| {
+        Some(Stats {
+            metrics_count: reg.family_count(),
+            series_count: reg.series_count(),
+            overflow_events: reg.overflow_events() as f64,
+            expired_series: reg.expired_series() as f64,
+            response_times_count: reg.window_len(),
+            heap_bytes_estimate: reg.approx_heap_bytes(),
+        })
+    })
+    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
+    .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Live registries and their estimated bytes.
+pub(crate) fn totals() -> (u32, f64) {
+    REGISTRIES.with_borrow(|t| {
+        t.iter().fold((0, 0.0), |(n, b), r| {
+            (n + 1, b + r.approx_heap_bytes() as f64)
+        })
+    })
+}
