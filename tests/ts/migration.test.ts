@@ -376,6 +376,7 @@ describe('the module-level collector is configurable (metrics and sizes)', () =>
     const m = new MetricsCollector();
     m.recordResponseTime(250);
     const text = m.toPrometheusFormat();
+    assert.ok(text.includes('# HELP http_request_duration_seconds HTTP response time distribution, in seconds.'));
     assert.ok(text.includes('# TYPE http_request_duration_seconds histogram'));
     assert.ok(text.includes('http_request_duration_seconds_bucket{le="0.25"} 1'));
     assert.ok(text.includes('http_request_duration_seconds_sum 0.25'));
