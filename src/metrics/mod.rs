@@ -19,21 +19,9 @@
 //! registry keeps the largest finite value seen and uses that, so a clock
 //! stepping backwards cannot expire series early.
 //!
-//! # Differences from the original (deliberate)
-//!
-//! * One series per label set instead of one merged labels object per name.
-//! * `record_response_time` rejects NaN, negative and infinite durations
-//!   (the original stored them and its mean became NaN or wrong).
-//! * `percentile(p)` rejects NaN and `p` outside `[0, 100]` with
-//!   [`MetricsError::InvalidPercentile`] (the original returned 0 there).
-//!   Inside `[0, 100]` results are identical, including 0 for `p = 0`.
-//! * Counters reject negative and non-finite increments and values.
-//! * `set(name, Histogram, v)` records one observation `v` (the original
-//!   printed an invalid `histogram` line with a plain value).
-//! * Labelled series not updated for `stale_after_ms` are dropped;
-//!   unlabelled series (all seven built-ins) never are.
-//! * A response-time histogram `http_request_duration_seconds` is added (in
-//!   seconds, Prometheus' base unit), and the p95/p99 gauges get HELP lines.
+//! The original collector's built-ins and response-time policy live in
+//! `builtins`; how this package differs from the original is the README's
+//! "Differences from the originals".
 //!
 //! # Panics
 //!
@@ -42,7 +30,9 @@
 
 #![forbid(unsafe_code)]
 
+mod builtins;
 mod error;
+mod handle;
 mod labels;
 mod options;
 mod slab;
@@ -50,7 +40,11 @@ mod window;
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use builtins::{
+    BUILTIN_METRICS, PERCENTILE_GAUGES, RESPONSE_TIME_GAUGE, RESPONSE_TIME_HISTOGRAM,
+};
 pub use error::{ErrorKind, MetricsError};
+pub use handle::SeriesHandle;
 pub use labels::{KeyLabels, MAX_NAME_LEN, OVERFLOW_LABEL};
 pub use options::{
     MetricsOptions, MAX_BUCKETS, MAX_LABELS_LIMIT, MAX_LABEL_VALUE_LEN_LIMIT, MAX_WINDOW_SIZE,
@@ -59,7 +53,7 @@ pub use window::js_math_round;
 
 use error::clip;
 use labels::{canonical_key, key_label_value, validate_metric_name, OVERFLOW_KEY};
-use slab::{Hist, Series, Slab, Value, GENERATION_MASK};
+use slab::{Hist, Series, Slab, Value};
 use window::Window;
 
 /// Longest HELP text, in UTF-8 bytes.
@@ -76,51 +70,6 @@ pub const AUTO_EXPIRE_PER_RESOLVE: usize = 2;
 /// hot path that only updates cached handles still retires stale series,
 /// whoever calls the registry.
 pub const AUTO_EXPIRE_PER_UPDATE: usize = 1;
-
-/// Name of the built-in response-time histogram.
-pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_seconds";
-/// Name of the built-in gauge holding the rounded mean of the window.
-pub const RESPONSE_TIME_GAUGE: &str = "response_time_ms";
-/// Names of the two percentile gauges appended to the exposition. They are
-/// reserved: no family may use them.
-pub const PERCENTILE_GAUGES: [&str; 2] = ["http_response_time_p95", "http_response_time_p99"];
-
-/// The original's seven metrics, in its registration order, with HELP text.
-pub const BUILTIN_METRICS: [(&str, MetricType, &str); 7] = [
-    (
-        "http_requests_total",
-        MetricType::Counter,
-        "Total HTTP requests handled.",
-    ),
-    (
-        "http_errors_total",
-        MetricType::Counter,
-        "Total HTTP requests that ended in an error.",
-    ),
-    (
-        "database_queries_total",
-        MetricType::Counter,
-        "Total database queries issued.",
-    ),
-    (
-        "auth_attempts_total",
-        MetricType::Counter,
-        "Total authentication attempts.",
-    ),
-    (
-        "auth_failures_total",
-        MetricType::Counter,
-        "Total failed authentication attempts.",
-    ),
-    ("active_users", MetricType::Gauge, "Currently active users."),
-    (
-        RESPONSE_TIME_GAUGE,
-        MetricType::Gauge,
-        "Mean response time over the recent window, in ms, rounded like JavaScript Math.round.",
-    ),
-];
-
-const HISTOGRAM_HELP: &str = "HTTP response time distribution, in seconds.";
 
 /// The update a series is resolved for by [`Registry::resolve_for`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,55 +109,6 @@ impl MetricType {
             "histogram" => Ok(MetricType::Histogram),
             _ => Err(MetricsError::InvalidMetricType { given: clip(s) }),
         }
-    }
-}
-
-/// Reference to one series, valid until that series is dropped (stale
-/// expiry, [`Registry::reset`], or its family replaced by [`Registry::set`]
-/// with another type). Using a dropped handle is an error
-/// ([`MetricsError::StaleHandle`]) and never touches another series: the slot
-/// generation is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SeriesHandle {
-    slot: u32,
-    generation: u32,
-}
-
-impl SeriesHandle {
-    const SLOT_BITS: u32 = 24;
-    const SLOT_MASK: u64 = (1 << Self::SLOT_BITS) - 1;
-
-    /// Pack into a JavaScript-safe integer: slot in the low 24 bits,
-    /// generation (29 bits, wrapping) above. Always `< 2^53`.
-    pub fn pack(self) -> f64 {
-        let g = u64::from(self.generation & GENERATION_MASK);
-        let s = u64::from(self.slot) & Self::SLOT_MASK;
-        ((g << Self::SLOT_BITS) | s) as f64
-    }
-
-    /// Inverse of [`pack`](Self::pack). `None` for NaN, infinities,
-    /// non-integers, negatives and values `>= 2^53`.
-    pub fn unpack(x: f64) -> Option<SeriesHandle> {
-        // 2^53. NaN fails `contains`; -0.0 is accepted as 0.
-        const LIMIT: f64 = 9_007_199_254_740_992.0;
-        if !(0.0..LIMIT).contains(&x) || x.fract() != 0.0 {
-            return None;
-        }
-        let v = x as u64;
-        Some(SeriesHandle {
-            slot: (v & Self::SLOT_MASK) as u32,
-            generation: (v >> Self::SLOT_BITS) as u32,
-        })
-    }
-
-    /// Slot index (for diagnostics).
-    pub fn slot(self) -> u32 {
-        self.slot
-    }
-
-    /// Slot generation (for diagnostics).
-    pub fn generation(self) -> u32 {
-        self.generation
     }
 }
 
@@ -393,25 +293,6 @@ impl Registry {
     /// The options in force.
     pub fn options(&self) -> &MetricsOptions {
         &self.opts
-    }
-
-    fn register_builtins(&mut self) {
-        for (name, kind, help) in BUILTIN_METRICS {
-            let f = self.create_family(name, kind);
-            if let Some(fam) = self.families.get_mut(f as usize) {
-                fam.help = Some(help.into());
-            }
-            self.scratch.clear();
-            let r = self.get_or_create_series(f);
-            debug_assert!(r.is_ok());
-        }
-        let f = self.create_family(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram);
-        if let Some(fam) = self.families.get_mut(f as usize) {
-            fam.help = Some(HISTOGRAM_HELP.into());
-        }
-        self.scratch.clear();
-        let r = self.get_or_create_series(f);
-        debug_assert!(r.is_ok());
     }
 
     /// Drop every family and series (all handles become invalid), empty the
@@ -1023,82 +904,6 @@ impl Registry {
             fam.help = help.map(Into::into);
         }
         Ok(())
-    }
-
-    // ----- response-time window -------------------------------------------
-
-    /// The original's `recordResponseTime(ms)`: add `ms` to the window of the
-    /// last `window_size` samples (O(1)), set gauge `response_time_ms` to
-    /// `Math.round(mean)` (as [`set`](Self::set) with type gauge, so a
-    /// retyped family is turned back into a gauge, like the original), and
-    /// observe `ms / 1000` in the unlabelled series of histogram
-    /// `http_request_duration_seconds` (skipped if that family was retyped). NaN, infinite and negative
-    /// durations are rejected with no state change. A duration of `-0` is
-    /// stored as `0`.
-    pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
-        if !ms.is_finite() {
-            return Err(MetricsError::NonFiniteValue {
-                what: "response time",
-                value: ms,
-            });
-        }
-        if ms < 0.0 {
-            return Err(MetricsError::NegativeValue {
-                what: "response time",
-                value: ms,
-            });
-        }
-        self.window.push(ms);
-        let rounded = js_math_round(self.window.mean());
-        // Fast path: the cached handles (a retype or reset invalidates them,
-        // and the slow path then does exactly what it did before caching).
-        let cached = self
-            .rt_gauge
-            .filter(|&h| self.set_value(h, rounded, now_ms).is_ok());
-        if cached.is_none() {
-            self.rt_gauge =
-                Some(self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?);
-        }
-        let seconds = ms / 1000.0;
-        if self
-            .rt_hist
-            .is_some_and(|h| self.observe(h, seconds, now_ms).is_ok())
-        {
-            return Ok(());
-        }
-        self.rt_hist = None;
-        if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
-            let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
-            self.observe(h, seconds, now_ms)?;
-            self.rt_hist = Some(h);
-        }
-        Ok(())
-    }
-
-    /// The original's `getPercentile(p)`, exact nearest rank over the
-    /// window: 0 when empty, else `sorted[ceil(p / 100 * n) - 1]`, or 0 when
-    /// that index is outside the window (so `p = 0` gives 0). `p` must be in
-    /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
-    /// returned 0). Does not sort per call: pending window changes are
-    /// applied lazily (a sorted mirror of the window, re-sorted only after
-    /// more than 32 pushes between queries); after one new sample a query is a
-    /// binary search plus two memmoves.
-    pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(MetricsError::InvalidPercentile { p });
-        }
-        Ok(self.window.percentile(p))
-    }
-
-    /// Samples in the window.
-    pub fn window_len(&self) -> usize {
-        self.window.len()
-    }
-
-    /// Unrounded mean of the window (0 when empty), from the compensated
-    /// running sum.
-    pub fn window_mean(&self) -> f64 {
-        self.window.mean()
     }
 
     // ----- snapshots ------------------------------------------------------

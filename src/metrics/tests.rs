@@ -8,6 +8,7 @@
     clippy::float_cmp
 )]
 
+use super::slab::GENERATION_MASK;
 use super::*;
 
 fn reg() -> Registry {

@@ -1,0 +1,151 @@
+//! What the original MoodMash collector adds to a generic registry: its
+//! seven built-in metrics, the response-time window (mean gauge, exact
+//! nearest-rank percentiles, the package's histogram in seconds) and the
+//! reserved percentile gauges of the exposition.
+
+use super::error::MetricsError;
+use super::window::js_math_round;
+use super::{MetricType, Registry};
+
+/// Name of the built-in response-time histogram.
+pub const RESPONSE_TIME_HISTOGRAM: &str = "http_request_duration_seconds";
+/// Name of the built-in gauge holding the rounded mean of the window.
+pub const RESPONSE_TIME_GAUGE: &str = "response_time_ms";
+/// Names of the two percentile gauges appended to the exposition. They are
+/// reserved: no family may use them.
+pub const PERCENTILE_GAUGES: [&str; 2] = ["http_response_time_p95", "http_response_time_p99"];
+
+/// The original's seven metrics, in its registration order, with HELP text.
+pub const BUILTIN_METRICS: [(&str, MetricType, &str); 7] = [
+    (
+        "http_requests_total",
+        MetricType::Counter,
+        "Total HTTP requests handled.",
+    ),
+    (
+        "http_errors_total",
+        MetricType::Counter,
+        "Total HTTP requests that ended in an error.",
+    ),
+    (
+        "database_queries_total",
+        MetricType::Counter,
+        "Total database queries issued.",
+    ),
+    (
+        "auth_attempts_total",
+        MetricType::Counter,
+        "Total authentication attempts.",
+    ),
+    (
+        "auth_failures_total",
+        MetricType::Counter,
+        "Total failed authentication attempts.",
+    ),
+    ("active_users", MetricType::Gauge, "Currently active users."),
+    (
+        RESPONSE_TIME_GAUGE,
+        MetricType::Gauge,
+        "Mean response time over the recent window, in ms, rounded like JavaScript Math.round.",
+    ),
+];
+
+const HISTOGRAM_HELP: &str = "HTTP response time distribution, in seconds.";
+
+impl Registry {
+    /// Registers the built-in families, each with its unlabelled series.
+    pub(super) fn register_builtins(&mut self) {
+        for (name, kind, help) in BUILTIN_METRICS {
+            let f = self.create_family(name, kind);
+            if let Some(fam) = self.families.get_mut(f as usize) {
+                fam.help = Some(help.into());
+            }
+            self.scratch.clear();
+            let r = self.get_or_create_series(f);
+            debug_assert!(r.is_ok());
+        }
+        let f = self.create_family(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram);
+        if let Some(fam) = self.families.get_mut(f as usize) {
+            fam.help = Some(HISTOGRAM_HELP.into());
+        }
+        self.scratch.clear();
+        let r = self.get_or_create_series(f);
+        debug_assert!(r.is_ok());
+    }
+
+    // ----- response-time window -------------------------------------------
+
+    /// The original's `recordResponseTime(ms)`: add `ms` to the window of the
+    /// last `window_size` samples (O(1)), set gauge `response_time_ms` to
+    /// `Math.round(mean)` (as [`set`](Self::set) with type gauge, so a
+    /// retyped family is turned back into a gauge, like the original), and
+    /// observe `ms / 1000` in the unlabelled series of histogram
+    /// `http_request_duration_seconds` (skipped if that family was retyped). NaN, infinite and negative
+    /// durations are rejected with no state change. A duration of `-0` is
+    /// stored as `0`.
+    pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
+        if !ms.is_finite() {
+            return Err(MetricsError::NonFiniteValue {
+                what: "response time",
+                value: ms,
+            });
+        }
+        if ms < 0.0 {
+            return Err(MetricsError::NegativeValue {
+                what: "response time",
+                value: ms,
+            });
+        }
+        self.window.push(ms);
+        let rounded = js_math_round(self.window.mean());
+        // Fast path: the cached handles (a retype or reset invalidates them,
+        // and the slow path then does exactly what it did before caching).
+        let cached = self
+            .rt_gauge
+            .filter(|&h| self.set_value(h, rounded, now_ms).is_ok());
+        if cached.is_none() {
+            self.rt_gauge =
+                Some(self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?);
+        }
+        let seconds = ms / 1000.0;
+        if self
+            .rt_hist
+            .is_some_and(|h| self.observe(h, seconds, now_ms).is_ok())
+        {
+            return Ok(());
+        }
+        self.rt_hist = None;
+        if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
+            let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
+            self.observe(h, seconds, now_ms)?;
+            self.rt_hist = Some(h);
+        }
+        Ok(())
+    }
+
+    /// The original's `getPercentile(p)`, exact nearest rank over the
+    /// window: 0 when empty, else `sorted[ceil(p / 100 * n) - 1]`, or 0 when
+    /// that index is outside the window (so `p = 0` gives 0). `p` must be in
+    /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
+    /// returned 0). Does not sort per call: pending window changes are
+    /// applied lazily (a sorted mirror of the window, re-sorted only after
+    /// more than 32 pushes between queries); after one new sample a query is a
+    /// binary search plus two memmoves.
+    pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(MetricsError::InvalidPercentile { p });
+        }
+        Ok(self.window.percentile(p))
+    }
+
+    /// Samples in the window.
+    pub fn window_len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Unrounded mean of the window (0 when empty), from the compensated
+    /// running sum.
+    pub fn window_mean(&self) -> f64 {
+        self.window.mean()
+    }
+}
