@@ -34,8 +34,8 @@ function value(i: number): { id: number; body: string } {
 type Soak = () => Promise<{ done: number; stopped?: boolean; keep: unknown; wasm?: () => number }>;
 
 async function wasmBytes(): Promise<() => number> {
-  const engine = (await import('../dist/engine.js')) as { engine(): { engineWasmMemoryBytes(): number } };
-  return () => engine.engine().engineWasmMemoryBytes();
+  const engine = (await import('../dist/engine.js')) as { engine(): { memory: { buffer: ArrayBuffer } } };
+  return () => engine.engine().memory.buffer.byteLength;
 }
 
 function cacheSoak(make: () => { set(k: string, v: unknown): void }): Soak {

@@ -265,7 +265,7 @@ p();
 
 p('## Memory after the soaks');
 p();
-p(`Each scenario runs in its own \`node --expose-gc\` process: heap used after forced GCs, before and after ${(memory?.ops ?? 1e6).toLocaleString('en-US')} operations, with the structure still alive. Cache: \`set\` of distinct keys, each value an object holding its own flat 2,000-character string (~2 KB). Metrics: \`increment('http_requests_total', 1, { method: 'GET', path: '/api/moods/<i>' })\` with a distinct path each time. Wasm: the package's linear memory (\`engineWasmMemoryBytes()\`), before → after. An unbounded soak stops once its heap passes 3 GB.`);
+p(`Each scenario runs in its own \`node --expose-gc\` process: heap used after forced GCs, before and after ${(memory?.ops ?? 1e6).toLocaleString('en-US')} operations, with the structure still alive. Cache: \`set\` of distinct keys, each value an object holding its own flat 2,000-character string (~2 KB). Metrics: \`increment('http_requests_total', 1, { method: 'GET', path: '/api/moods/<i>' })\` with a distinct path each time. Wasm: the package's linear memory (its byte length), before → after. An unbounded soak stops once its heap passes 3 GB.`);
 p();
 p('| scenario | implementation | ops | heap growth | Wasm memory | soak time | note |');
 p('| --- | --- | ---: | ---: | ---: | ---: | --- |');
