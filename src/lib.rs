@@ -15,6 +15,7 @@ pub mod cache;
 pub mod exposition;
 pub mod metrics;
 pub mod num;
+pub mod sort;
 pub mod wheel;
 
 #[cfg(target_arch = "wasm32")]

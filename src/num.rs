@@ -32,14 +32,16 @@ pub fn push_finite(out: &mut String, v: f64) {
         None => (text, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    // All significant digits, and `n`: the value is 0.d1d2... * 10^n.
-    let mut digits: String = int_part.chars().chain(frac_part.chars()).collect();
+    // All significant digits (ASCII bytes: no char-boundary checks), and
+    // `n`: the value is 0.d1d2... * 10^n.
+    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
     let mut n = int_part.len() as i32 + exp10;
-    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let leading = digits.iter().take_while(|&&d| d == b'0').count();
     digits.drain(..leading);
     n -= leading as i32;
-    let trimmed = digits.trim_end_matches('0').len();
-    digits.truncate(trimmed);
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
     if negative {
         out.push('-');
     }
@@ -47,30 +49,30 @@ pub fn push_finite(out: &mut String, v: f64) {
         out.push('0');
         return;
     }
+    let push = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|&d| char::from(d)));
     let k = digits.len() as i32;
     if k <= n && n <= 21 {
-        out.push_str(&digits);
+        push(out, &digits);
         out.extend(std::iter::repeat('0').take((n - k) as usize));
     } else if 0 < n && n <= 21 {
         let (a, b) = digits.split_at(n as usize);
-        out.push_str(a);
+        push(out, a);
         out.push('.');
-        out.push_str(b);
+        push(out, b);
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat('0').take((-n) as usize));
-        out.push_str(&digits);
+        push(out, &digits);
     } else {
         let (first, rest) = digits.split_at(1);
-        out.push_str(first);
+        push(out, first);
         if !rest.is_empty() {
             out.push('.');
-            out.push_str(rest);
+            push(out, rest);
         }
         out.push('e');
         out.push(if n > 0 { '+' } else { '-' });
-        let e = (n - 1).unsigned_abs();
-        out.push_str(&e.to_string());
+        push_integer(out, f64::from((n - 1).unsigned_abs()));
     }
 }
 

@@ -47,7 +47,7 @@ pub(crate) fn describe(v: &JsValue) -> String {
         return if n > 40 {
             format!("a string of length {n}")
         } else {
-            format!("{s:?}")
+            quoted(&s)
         };
     }
     if let Some(x) = v.as_f64() {
@@ -60,6 +60,25 @@ pub(crate) fn describe(v: &JsValue) -> String {
         return "null".to_owned();
     }
     v.js_typeof().as_string().unwrap_or_default()
+}
+
+/// `s` in double quotes, `"`, `\` and control characters escaped: not
+/// `{:?}`, whose Unicode tables cost ~4 KB of Wasm.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// An option of an options object, `undefined` when absent. Options are

@@ -150,8 +150,19 @@ pub(crate) fn canonical_key(
     if labels.windows(2).all(|w| matches!(w, [a, b] if a.0 <= b.0)) {
         write_all(labels)
     } else {
+        // At most `max_labels` (<= 64, checked above) pairs: an insertion
+        // sort. The standard library's sort instantiated for this one call
+        // costs ~7 KB of Wasm.
         let mut sorted: Vec<(&str, &str)> = labels.to_vec();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for i in 1..sorted.len() {
+            let mut j = i;
+            while j > 0
+                && matches!((sorted.get(j - 1), sorted.get(j)), (Some(a), Some(b)) if a.0 > b.0)
+            {
+                sorted.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         write_all(&sorted)
     }
 }

@@ -38,7 +38,7 @@ mod options;
 mod slab;
 mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub use builtins::{
     BUILTIN_METRICS, PERCENTILE_GAUGES, RESPONSE_TIME_GAUGE, RESPONSE_TIME_HISTOGRAM,
@@ -206,17 +206,21 @@ impl<'a> FamilyView<'a> {
     /// first. O(s log s) for s series: for exposition, not hot paths.
     pub fn series_sorted(&self) -> Vec<SeriesView<'a>> {
         let reg = self.registry;
-        let mut out: Vec<SeriesView<'a>> = self
+        // Each label set decoded once, not at every comparison (that parsing
+        // was two thirds of an exposition's time); a family's label sets are
+        // distinct, so stability does not matter.
+        let mut keyed: Vec<(Vec<(&str, &str)>, SeriesView<'a>)> = self
             .family
             .series
             .values()
             .filter_map(|&slot| reg.slab.at(slot))
-            .map(|s| reg.view_of(s))
+            .map(|s| {
+                let v = reg.view_of(s);
+                (v.labels().collect(), v)
+            })
             .collect();
-        // Decode each key once, not at every comparison (that parsing was
-        // two thirds of an exposition's time).
-        out.sort_by_cached_key(|v| v.labels().collect::<Vec<_>>());
-        out
+        crate::sort::heap_sort_by(&mut keyed, |a, b| a.0 < b.0);
+        keyed.into_iter().map(|(_, v)| v).collect()
     }
 }
 
@@ -913,17 +917,27 @@ impl Registry {
     /// (byte order). Series without the label (including the unlabelled and
     /// overflow series) are skipped. O(series of the family).
     pub fn sum_by_label(&self, name: &str, label: &str) -> Vec<(String, f64)> {
-        let mut groups: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut pairs: Vec<(&str, f64)> = Vec::new();
         if let Some(fam) = self.family(name) {
             for &slot in fam.series.values() {
                 if let Some(s) = self.slab.at(slot) {
                     if let Some(v) = key_label_value(&s.key, label) {
-                        *groups.entry(v).or_insert(0.0) += series_number(s);
+                        pairs.push((v, series_number(s)));
                     }
                 }
             }
         }
-        groups.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        // Sorted by value, then equal values summed (a map per call would
+        // cost more code than this sort).
+        crate::sort::heap_sort_by(&mut pairs, |a, b| a.0 < b.0);
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for (k, v) in pairs {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 += v,
+                _ => out.push((k.to_owned(), v)),
+            }
+        }
+        out
     }
 
     /// Sum of the values of all series of the family (overflow included);

@@ -147,7 +147,7 @@ impl Window {
         if self.resort {
             self.sorted.clear();
             self.sorted.extend_from_slice(&self.ring);
-            self.sorted.sort_unstable_by(f64::total_cmp);
+            crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
             self.resort = false;
             self.pending_add.clear();
             self.pending_remove.clear();
