@@ -100,6 +100,18 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
   const lru = p50('cache.get.hit.1000', 'lru-cache');
   const fixed = p50('cache.get.hit.1000', 'fixed original');
   t('get hit (1000 entries) no slower than lru-cache', `${fmtNs(ours)} vs ${fmtNs(lru)} (${fmtRatio(lru / ours)} lru/ours)`, ours <= lru);
+  const lruExact = p50('cache.get.hit.1000', 'lru-cache (ttlResolution: 0)');
+  t(
+    'get hit, default clock (Node): ≤ 0.9× lru-cache with ttlResolution: 0 (both read the clock per call)',
+    `${fmtNs(ours)} vs ${fmtNs(lruExact)} (${fmtRatio(ours / lruExact)} ours/lru)`,
+    ours <= 0.9 * lruExact,
+  );
+  const turn = p50('cache.get.hit.1000', `${SUBJECT} (per-turn clock)`);
+  t(
+    "get hit, per-turn clock (Node, clock: 'turn'): ≤ 1.0× lru-cache default",
+    `${fmtNs(turn)} vs ${fmtNs(lru)} (${fmtRatio(turn / lru)} ours/lru)`,
+    turn <= lru,
+  );
   t('get hit (1000 entries) ≥ 100× faster than the fixed original', `${fmtRatio(fixed / ours)} (${fmtNs(fixed)} vs ${fmtNs(ours)})`, fixed / ours >= 100);
   const s = p50('cache.set.evict.1000', SUBJECT);
   const sl = p50('cache.set.evict.1000', 'lru-cache');
@@ -115,6 +127,13 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     const pr = p50('metrics.record+getPercentile99', SUBJECT);
     t('exact getPercentile(99) under 1 µs', `${fmtNs(p)} (window unchanged); ${fmtNs(pr)} recordResponseTime + getPercentile(99)`, p < 1000 && pr < 1000);
   }
+  const wo = workerd?.rows.find((r) => r.op === 'cache.get.hit.1000' && r.impl === SUBJECT)?.p50;
+  const wl = workerd?.rows.find((r) => r.op === 'cache.get.hit.1000' && r.impl === 'lru-cache')?.p50;
+  t(
+    'get hit in workerd, default clock (per turn: exact there): ≤ 1.0× lru-cache default in the same worker',
+    wo !== undefined && wl !== undefined ? `${fmtNs(wo)} vs ${fmtNs(wl)} (${fmtRatio(wo / wl)} ours/lru)` : 'not run',
+    wo !== undefined && wl !== undefined ? wo <= wl : null,
+  );
   const w = node?.worst.find((x) => x.impl === SUBJECT);
   t(
     'worst single call under 50 µs while 100k entries expire at once',

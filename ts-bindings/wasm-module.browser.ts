@@ -65,3 +65,6 @@ async function load(): Promise<void> {
   }
   compiled = await WebAssembly.compile(await res.arrayBuffer());
 }
+
+/** The default clock of caches and collectors here. Browsers' `Date.now()` advances during synchronous work: read it at every call (exact). */
+export const defaultClock = 'call' as const;

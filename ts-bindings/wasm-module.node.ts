@@ -16,3 +16,6 @@ export function wasmModule(): WebAssembly.Module {
 export function ready(): Promise<void> {
   return Promise.resolve();
 }
+
+/** The default clock of caches and collectors here. Node's `Date.now()` advances during synchronous work: read it at every call (exact). */
+export const defaultClock = 'call' as const;

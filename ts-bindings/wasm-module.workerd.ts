@@ -15,3 +15,6 @@ export function wasmModule(): WebAssembly.Module {
 export function ready(): Promise<void> {
   return Promise.resolve();
 }
+
+/** The default clock of caches and collectors here. Workers advance `Date.now()` only at I/O: one reading per turn is exact there. */
+export const defaultClock = 'turn' as const;

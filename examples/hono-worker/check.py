@@ -21,6 +21,7 @@ ROUTE_PATTERNS = {
     "/api/moods/:userId",
     "/api/boom",
     "/api/cache/stats",
+    "/api/clock",
     "/api/health/memory",
     "/metrics",
     "/api/monitoring/metrics",
@@ -150,6 +151,13 @@ paths = {dict(l).get("path") for (n, l) in after if n in ("http_requests_total",
 paths.discard(None)
 raw = sorted(p for p in paths if p not in ROUTE_PATTERNS | FALLBACK_PATTERNS)
 check(not raw, f"path labels are route patterns: {sorted(paths)}", f"raw paths: {raw[:5]}")
+status, _, body = fetch("/api/clock")
+clock = json.loads(body)
+check(
+    status == 200 and clock == {"before": "v", "after": None},
+    "per-turn clock: a 50 ms entry is served before a 60 ms timer and never after it",
+    str(clock),
+)
 status, _, body = fetch("/api/health/memory")
 mem = json.loads(body)
 check(

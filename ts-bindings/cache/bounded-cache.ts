@@ -9,7 +9,8 @@ import { Radix } from '../../pkg/bounded_services_bg.js';
 import { engine, ex, isTrap, Lifecycle, memoryU32, recover, guarded, type InstanceFigures } from '../engine.js';
 import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
-import { checkResolution, makeClock } from '../clock.js';
+import { checkResolution, clockOf, makeClock } from '../clock.js';
+import { defaultClock } from '../platform.js';
 import { describe } from '../describe.js';
 import { approximateSize } from './size.js';
 import { SingleFlight } from './single-flight.js';
@@ -126,9 +127,10 @@ export class BoundedCache<V = unknown> {
     engine();
     guarded(() => this.#open());
     this.#loads = new SingleFlight(Math.min(loadTimeout, 2_147_483_647), maxPendingLoads);
-    // The global Date.now looked up per call, not captured: fake timers
+    // The global Date.now looked up at call time, not captured: fake timers
     // replace `Date` after this cache was made.
-    this.#now = makeClock(options.now ?? (() => Date.now()), resolution);
+    const base = options.now ?? clockOf(options.clock, defaultClock, WHO);
+    this.#now = makeClock(base, resolution);
     this.#sizeOf =
       options.sizeCalculation ??
       (Number.isFinite(this.#maxBytes) ? (v, k) => approximateSize(v, k) : undefined);

@@ -10,6 +10,8 @@ import { engine, ex, guarded, isTrap, Lifecycle, recover, type InstanceFigures }
 import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
 import { describe } from '../describe.js';
+import { clockOf } from '../clock.js';
+import { defaultClock } from '../platform.js';
 import type { Metric, MetricsOptions, MetricsSnapshot } from './types.js';
 
 type Labels = Record<string, string>;
@@ -139,7 +141,7 @@ export class MetricsCollector {
    */
   constructor(options: MetricsOptions = {}) {
     this.#options = keptOptions(options);
-    this.#now = this.#options.now ?? (() => Date.now());
+    this.#now = this.#options.now ?? clockOf(this.#options.clock, defaultClock, WHO);
     if (!this.#isDefault) this.#registry();
   }
 
@@ -153,11 +155,12 @@ export class MetricsCollector {
   configure(options: MetricsOptions): void {
     this.#checkOpen();
     const next = keptOptions(options);
+    const now = next.now ?? clockOf(next.clock, defaultClock, WHO);
     // Validated by the core first: a refused configuration changes nothing.
     const h = guarded(() => this.#create(next));
     if (this.#h >= 0) lifecycle.release(this, this.#h);
     this.#options = next;
-    this.#now = next.now ?? (() => Date.now());
+    this.#now = now;
     this.#forget();
     this.#h = h;
     lifecycle.adopt(this, h);

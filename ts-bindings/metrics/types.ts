@@ -69,4 +69,11 @@ export interface MetricsOptions {
    * `Date.now()`, looked up at each call (fake timers reach it).
    */
   now?: () => number;
+  /**
+   * How the default clock (no `now`) reads `Date.now()`: `'call'` (every
+   * call; the default in Node and browsers) or `'turn'` (once per turn;
+   * the default in Cloudflare Workers). See the cache's option of the same
+   * name.
+   */
+  clock?: 'call' | 'turn';
 }

@@ -4,6 +4,7 @@
 // `./services/metrics`; swapping them for the package is the whole change.
 import { Hono } from 'hono';
 import {
+  BoundedCache,
   CacheInvalidation,
   CacheKeys,
   CacheTTL,
@@ -72,6 +73,7 @@ app.get('/', (c) =>
       'POST /api/moods/:userId',
       'GET /api/boom',
       'GET /api/cache/stats',
+      'GET /api/clock',
       'GET /api/health/memory',
       'GET /metrics',
       'GET /api/monitoring/metrics',
@@ -100,6 +102,18 @@ app.post('/api/moods/:userId', async (c) => {
 // A route that fails, so the error counters have something to count.
 app.get('/api/boom', () => {
   throw new TypeError('simulated failure');
+});
+
+// The per-turn clock (the default in Workers: one Date.now() per turn)
+// against real I/O: an entry with a 50 ms TTL is served before an await of
+// a 60 ms timer and never after it.
+const clockCache = new BoundedCache({ maxEntries: 10 });
+app.get('/api/clock', async (c) => {
+  clockCache.set('k', 'v', 0.05);
+  const before = clockCache.get('k');
+  await sleep(60);
+  const after = clockCache.get('k');
+  return c.json({ before, after });
 });
 
 app.get('/api/cache/stats', (c) => c.json({ ...getStats(), db_reads: dbReads, db_writes: dbWrites }));
