@@ -84,19 +84,14 @@ impl Registry {
     /// durations are rejected with no state change. A duration of `-0` is
     /// stored as `0`.
     pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
-        if !ms.is_finite() {
-            return Err(MetricsError::NonFiniteValue {
-                what: "response time",
-                value: ms,
-            });
-        }
-        if ms < 0.0 {
-            return Err(MetricsError::NegativeValue {
-                what: "response time",
-                value: ms,
-            });
-        }
+        check_duration(ms)?;
         self.window.push(ms);
+        self.update_mean_gauge(now_ms)?;
+        self.observe_durations(&[ms / 1000.0], now_ms)
+    }
+
+    /// Sets gauge `response_time_ms` to `Math.round(mean)` of the window.
+    fn update_mean_gauge(&mut self, now_ms: f64) -> Result<(), MetricsError> {
         let rounded = js_math_round(self.window.mean());
         // Fast path: the cached handles (a retype or reset invalidates them,
         // and the slow path then does exactly what it did before caching).
@@ -107,20 +102,46 @@ impl Registry {
             self.rt_gauge =
                 Some(self.set(RESPONSE_TIME_GAUGE, MetricType::Gauge, rounded, &[], now_ms)?);
         }
-        let seconds = ms / 1000.0;
+        Ok(())
+    }
+
+    /// Observes `seconds` in the unlabelled series of the response-time
+    /// histogram (skipped if that family was retyped).
+    fn observe_durations(&mut self, seconds: &[f64], now_ms: f64) -> Result<(), MetricsError> {
         if self
             .rt_hist
-            .is_some_and(|h| self.observe(h, seconds, now_ms).is_ok())
+            .is_some_and(|h| self.observe_many(h, seconds, now_ms).is_ok())
         {
             return Ok(());
         }
         self.rt_hist = None;
         if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
             let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
-            self.observe(h, seconds, now_ms)?;
+            self.observe_many(h, seconds, now_ms)?;
             self.rt_hist = Some(h);
         }
         Ok(())
+    }
+
+    /// [`record_response_time`](Self::record_response_time) of every sample
+    /// in order, in one call: the window, the histogram and the mean gauge
+    /// end exactly as after the single calls (the gauge is set once, to the
+    /// final rounded mean, which is all a reader can see). Every sample is
+    /// checked first: on an error nothing is recorded. Bounded by the
+    /// caller's batch size.
+    pub fn record_response_times(&mut self, samples: &[f64], now_ms: f64) -> Result<(), MetricsError> {
+        for &ms in samples {
+            check_duration(ms)?;
+        }
+        if samples.is_empty() {
+            return Ok(());
+        }
+        for &ms in samples {
+            self.window.push(ms);
+        }
+        self.update_mean_gauge(now_ms)?;
+        let seconds: Vec<f64> = samples.iter().map(|ms| ms / 1000.0).collect();
+        self.observe_durations(&seconds, now_ms)
     }
 
     /// The original's `getPercentile(p)`, exact nearest rank over the
@@ -148,4 +169,21 @@ impl Registry {
     pub fn window_mean(&self) -> f64 {
         self.window.mean()
     }
+}
+
+/// A response time must be a finite number of ms, not negative.
+fn check_duration(ms: f64) -> Result<(), MetricsError> {
+    if !ms.is_finite() {
+        return Err(MetricsError::NonFiniteValue {
+            what: "response time",
+            value: ms,
+        });
+    }
+    if ms < 0.0 {
+        return Err(MetricsError::NegativeValue {
+            what: "response time",
+            value: ms,
+        });
+    }
+    Ok(())
 }

@@ -712,6 +712,17 @@ impl Registry {
         value: f64,
         now_ms: f64,
     ) -> Result<(), MetricsError> {
+        self.observe_many(h, &[value], now_ms)
+    }
+
+    /// [`observe`](Self::observe) of every value in order, checked first:
+    /// on an error nothing is recorded. O(values · log buckets).
+    pub fn observe_many(
+        &mut self,
+        h: SeriesHandle,
+        values: &[f64],
+        now_ms: f64,
+    ) -> Result<(), MetricsError> {
         let (kind, name) = self.kind_of(h)?;
         if kind != MetricType::Histogram {
             return Err(MetricsError::TypeMismatch {
@@ -720,19 +731,23 @@ impl Registry {
                 actual: kind,
             });
         }
-        check_observation(value)?;
+        for &value in values {
+            check_observation(value)?;
+        }
         self.tick(now_ms);
-        let idx = self.buckets.partition_point(|&b| b < value);
         if let Some(Series {
             value: Value::Histogram(hist),
             ..
         }) = self.slab.get_mut(h.slot, h.generation)
         {
-            if let Some(c) = hist.counts.get_mut(idx) {
-                *c = c.saturating_add(1);
+            for &value in values {
+                let idx = self.buckets.partition_point(|&b| b < value);
+                if let Some(c) = hist.counts.get_mut(idx) {
+                    *c = c.saturating_add(1);
+                }
+                hist.sum += value;
+                hist.count = hist.count.saturating_add(1);
             }
-            hist.sum += value;
-            hist.count = hist.count.saturating_add(1);
         }
         self.touch(h.slot);
         self.expire_inner(AUTO_EXPIRE_PER_UPDATE);

@@ -836,3 +836,37 @@ fn heap_estimate_tracks_series() {
     assert_eq!(r.series_count(), 8);
     assert!(!text(&mut r).contains("hits"));
 }
+
+#[test]
+fn a_batch_of_response_times_ends_as_the_single_calls_do() {
+    let opts = MetricsOptions {
+        window_size: 50,
+        ..MetricsOptions::default()
+    };
+    let mut one = Registry::new(opts.clone()).unwrap();
+    let mut batch = Registry::new(opts).unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut samples = Vec::new();
+    for _ in 0..333 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        samples.push((seed % 100_000) as f64 / 37.0);
+    }
+    for chunk in samples.chunks(64) {
+        for &ms in chunk {
+            one.record_response_time(ms, 1.0).unwrap();
+        }
+        batch.record_response_times(chunk, 1.0).unwrap();
+        assert_eq!(one.to_prometheus_text(), batch.to_prometheus_text());
+        for p in [0.0, 50.0, 95.0, 99.0, 100.0] {
+            assert_eq!(one.percentile(p).unwrap(), batch.percentile(p).unwrap());
+        }
+    }
+    // A bad sample refuses the whole batch, recording nothing.
+    let before = batch.to_prometheus_text();
+    assert!(batch.record_response_times(&[1.0, f64::NAN, 2.0], 1.0).is_err());
+    assert!(batch.record_response_times(&[-1.0], 1.0).is_err());
+    assert_eq!(batch.to_prometheus_text(), before);
+    assert_eq!(batch.window_len(), 50);
+}

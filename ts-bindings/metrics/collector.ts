@@ -11,7 +11,6 @@ import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
 import { describe } from '../describe.js';
 import { clockOf } from '../clock.js';
-import { defaultClock } from '../platform.js';
 import type { Metric, MetricsOptions, MetricsSnapshot } from './types.js';
 
 type Labels = Record<string, string>;
@@ -141,7 +140,7 @@ export class MetricsCollector {
    */
   constructor(options: MetricsOptions = {}) {
     this.#options = keptOptions(options);
-    this.#now = this.#options.now ?? clockOf(this.#options.clock, defaultClock, WHO);
+    this.#now = this.#options.now ?? clockOf(this.#options.clock, 'turn', WHO);
     if (!this.#isDefault) this.#registry();
   }
 
@@ -155,7 +154,7 @@ export class MetricsCollector {
   configure(options: MetricsOptions): void {
     this.#checkOpen();
     const next = keptOptions(options);
-    const now = next.now ?? clockOf(next.clock, defaultClock, WHO);
+    const now = next.now ?? clockOf(next.clock, 'turn', WHO);
     // Validated by the core first: a refused configuration changes nothing.
     const h = guarded(() => this.#create(next));
     if (this.#h >= 0) lifecycle.release(this, this.#h);
@@ -426,7 +425,9 @@ export class MetricsCollector {
         ...e,
         requests_by_endpoint: byLabel(e.requests_by_endpoint),
         errors_by_type: byLabel(e.errors_by_type),
-        timestamp: this.#now(),
+        // The snapshot's time is read now (the staleness clock may be the
+        // turn's), unless a clock was injected.
+        timestamp: this.#options.now ? this.#now() : Date.now(),
       };
     });
   }

@@ -70,10 +70,11 @@ export interface MetricsOptions {
    */
   now?: () => number;
   /**
-   * How the default clock (no `now`) reads `Date.now()`: `'call'` (every
-   * call; the default in Node and browsers) or `'turn'` (once per turn;
-   * the default in Cloudflare Workers). See the cache's option of the same
-   * name.
+   * How the default staleness clock (no `now`) reads `Date.now()`:
+   * `'turn'` (once per turn of the event loop; the default everywhere:
+   * staleness is measured in minutes, and an increment then reads no clock)
+   * or `'call'` (at every call). See the cache's option of the same name.
+   * `getSnapshot().timestamp` is always read at the call.
    */
   clock?: 'call' | 'turn';
 }
