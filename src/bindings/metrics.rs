@@ -144,14 +144,21 @@ pub fn metrics_new(options: JsValue) -> i32 {
 #[serde(rename_all = "camelCase")]
 struct Settings {
     max_label_value_length: usize,
+    /// The families `recordResponseTime` writes (the facade records staged
+    /// response times before any other update of them).
+    response_time_gauge: &'static str,
+    response_time_histogram: &'static str,
 }
 
-/// The settings of a registry, defaults applied: `{ maxLabelValueLength }`.
+/// The settings of a registry, defaults applied: `{ maxLabelValueLength,
+/// responseTimeGauge, responseTimeHistogram }`.
 #[wasm_bindgen(js_name = engineMetricsSettings)]
 pub fn metrics_settings(handle: u32) -> JsValue {
     with_registry(handle, None, |reg| {
         Some(Settings {
             max_label_value_length: reg.options().max_label_value_len,
+            response_time_gauge: crate::metrics::RESPONSE_TIME_GAUGE,
+            response_time_histogram: crate::metrics::RESPONSE_TIME_HISTOGRAM,
         })
     })
     .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
@@ -292,6 +299,18 @@ pub fn metrics_set(
 pub fn metrics_record_response_time(handle: u32, ms: f64, now: f64) -> i32 {
     with_registry(handle, Status::Failed as i32, |reg| {
         match reg.record_response_time(ms, now) {
+            Ok(()) => Status::Ok as i32,
+            Err(e) => refuse(&e),
+        }
+    })
+}
+
+/// `recordResponseTime` of a batch the facade staged, in order: a
+/// [`Status`] (refused as a whole if any sample is invalid).
+#[wasm_bindgen(js_name = engineMetricsRecordResponseTimes)]
+pub fn metrics_record_response_times(handle: u32, samples: &[f64], now: f64) -> i32 {
+    with_registry(handle, Status::Failed as i32, |reg| {
+        match reg.record_response_times(samples, now) {
             Ok(()) => Status::Ok as i32,
             Err(e) => refuse(&e),
         }

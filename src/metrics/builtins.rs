@@ -129,7 +129,11 @@ impl Registry {
     /// final rounded mean, which is all a reader can see). Every sample is
     /// checked first: on an error nothing is recorded. Bounded by the
     /// caller's batch size.
-    pub fn record_response_times(&mut self, samples: &[f64], now_ms: f64) -> Result<(), MetricsError> {
+    pub fn record_response_times(
+        &mut self,
+        samples: &[f64],
+        now_ms: f64,
+    ) -> Result<(), MetricsError> {
         for &ms in samples {
             check_duration(ms)?;
         }

@@ -865,7 +865,9 @@ fn a_batch_of_response_times_ends_as_the_single_calls_do() {
     }
     // A bad sample refuses the whole batch, recording nothing.
     let before = batch.to_prometheus_text();
-    assert!(batch.record_response_times(&[1.0, f64::NAN, 2.0], 1.0).is_err());
+    assert!(batch
+        .record_response_times(&[1.0, f64::NAN, 2.0], 1.0)
+        .is_err());
     assert!(batch.record_response_times(&[-1.0], 1.0).is_err());
     assert_eq!(batch.to_prometheus_text(), before);
     assert_eq!(batch.window_len(), 50);

@@ -20,6 +20,12 @@ const TYPE_CODES = { counter: MetricKind.Counter, gauge: MetricKind.Gauge, histo
 const HANDLE_CACHE_LIMIT = 16_384;
 /** Stale series dropped before each scrape, at most. */
 const SCRAPE_EXPIRE_BUDGET = 100_000;
+/**
+ * Response times staged in JavaScript before one engine call records them
+ * all: a record costs a store, not a Wasm call. Every other method records
+ * the staged ones first, so every read is exact.
+ */
+const STAGE = 256;
 
 function disposedError(): Error {
   return new Error(`${WHO}: this collector was disposed; use a live one`);
@@ -130,6 +136,12 @@ export class MetricsCollector {
   #cached = 0;
   /** `maxLabelValueLength` as the core resolved it (read when the registry is made). */
   #labelLimit = 0;
+  /** The families staged response times write (named by the core). */
+  #windowGauge = '';
+  #windowHistogram = '';
+  readonly #stage = new Float64Array(STAGE);
+  /** Response times staged, not yet recorded by the engine. */
+  #staged = 0;
   readonly #isDefault = makingDefault;
 
   /**
@@ -141,7 +153,7 @@ export class MetricsCollector {
   constructor(options: MetricsOptions = {}) {
     this.#options = keptOptions(options);
     this.#now = this.#options.now ?? clockOf(this.#options.clock, 'turn', WHO);
-    if (!this.#isDefault) this.#registry();
+    if (!this.#isDefault) guarded(() => this.#registry());
   }
 
   /**
@@ -160,6 +172,7 @@ export class MetricsCollector {
     if (this.#h >= 0) lifecycle.release(this, this.#h);
     this.#options = next;
     this.#now = now;
+    this.#staged = 0; // recorded into the state configure() drops
     this.#forget();
     this.#h = h;
     lifecycle.adopt(this, h);
@@ -169,7 +182,14 @@ export class MetricsCollector {
     engine();
     const h = wbg.engineMetricsNew(o);
     if (h < 0) throw engineError(WHO);
-    this.#labelLimit = (wbg.engineMetricsSettings(h) as { maxLabelValueLength: number }).maxLabelValueLength;
+    const settings = wbg.engineMetricsSettings(h) as {
+      maxLabelValueLength: number;
+      responseTimeGauge: string;
+      responseTimeHistogram: string;
+    };
+    this.#labelLimit = settings.maxLabelValueLength;
+    this.#windowGauge = settings.responseTimeGauge;
+    this.#windowHistogram = settings.responseTimeHistogram;
     return h;
   }
 
@@ -185,6 +205,18 @@ export class MetricsCollector {
 
   #checkOpen(): void {
     if (this.#disposed) throw disposedError();
+  }
+
+  /** Records the staged response times (before any other operation). */
+  #flush(): void {
+    const n = this.#staged;
+    if (n === 0) return;
+    guarded(() => {
+      const r = wbg.engineMetricsRecordResponseTimes(this.#registry(), this.#stage.subarray(0, n), NaN);
+      // Taken before the check: a refused batch must not be retried forever.
+      this.#staged = 0;
+      if (r < 0) throw engineError(WHO);
+    });
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
@@ -219,6 +251,7 @@ export class MetricsCollector {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#staged = 0;
     if (this.#h >= 0) lifecycle.release(this, this.#h);
     this.#h = -1;
     this.#forget();
@@ -321,6 +354,7 @@ export class MetricsCollector {
       throw new TypeError(`bounded-services/metrics: metric name must be a string, got ${describe(name)}`);
     }
     const flat = flatLabels(labels);
+    this.#flush();
     guarded(() => {
       const reg = this.#registry();
       const h = wbg.engineMetricsSet(reg, name, code, value, flat, this.#now());
@@ -341,6 +375,10 @@ export class MetricsCollector {
     if (typeof amount !== 'number') {
       throw new TypeError(`bounded-services/metrics: amount must be a number, got ${describe(amount)}`);
     }
+    // Staged response times first if this touches what they write (so the
+    // order of updates is kept), and only then: the middleware's increments
+    // must not each cost a Wasm call for the previous request's duration.
+    if (this.#staged !== 0 && (name === this.#windowGauge || name === this.#windowHistogram)) this.#flush();
     // Straight-line hot path, the trap retry inline (no closure per call).
     try {
       this.#add(name, amount, labels);
@@ -365,6 +403,7 @@ export class MetricsCollector {
     if (typeof value !== 'number') {
       throw new TypeError(`bounded-services/metrics: value must be a number, got ${describe(value)}`);
     }
+    this.#flush();
     guarded(() => {
       const reg = this.#registry();
       const now = this.#now();
@@ -376,7 +415,9 @@ export class MetricsCollector {
   }
 
   /**
-   * Records one response time in ms: O(1). Keeps the last `windowSize`
+   * Records one response time in ms: O(1), and usually no call into Wasm
+   * (it is staged, and recorded by the 256th or before any other method of
+   * the collector reads or writes what it records). Keeps the last `windowSize`
    * samples, sets gauge `response_time_ms` to `Math.round(mean)` like the
    * original, and observes `ms / 1000` in histogram
    * `http_request_duration_seconds`.
@@ -387,7 +428,16 @@ export class MetricsCollector {
     if (typeof ms !== 'number') {
       throw new TypeError(`bounded-services/metrics: response time must be a number of ms, got ${describe(ms)}`);
     }
-    // No clock read: the window does not need one (NaN keeps the last time).
+    this.#checkOpen();
+    // A plain duration is staged (no Wasm call; no clock read: the window
+    // needs none). Anything else goes to the core at once, which records
+    // or refuses it with its own message, in order.
+    if (ms >= 0 && ms < Infinity) {
+      this.#stage[this.#staged++] = ms;
+      if (this.#staged === STAGE) this.#flush();
+      return;
+    }
+    this.#flush();
     guarded(() => {
       const reg = this.#registry();
       if (ex.engineMetricsRecordResponseTime(reg, ms, NaN) < 0) throw engineError(WHO);
@@ -405,6 +455,7 @@ export class MetricsCollector {
     if (typeof p !== 'number') {
       throw new TypeError(`bounded-services/metrics: percentile must be a number, got ${describe(p)}`);
     }
+    this.#flush();
     return guarded(() => {
       const reg = this.#registry();
       const v = ex.engineMetricsPercentile(reg, p);
@@ -419,6 +470,7 @@ export class MetricsCollector {
    * route or error named `__proto__` is just a key.
    */
   getSnapshot(): MetricsSnapshot {
+    this.#flush();
     return guarded(() => {
       const e = wbg.engineMetricsSnapshot(this.#registry()) as EngineSnapshot;
       return {
@@ -442,6 +494,7 @@ export class MetricsCollector {
    * Stale series are dropped first.
    */
   toPrometheusFormat(): string {
+    this.#flush();
     return guarded(() => wbg.engineMetricsEncode(this.#registry(), this.#now(), SCRAPE_EXPIRE_BUDGET));
   }
 
@@ -450,6 +503,7 @@ export class MetricsCollector {
     if (typeof name !== 'string' || (help !== undefined && typeof help !== 'string')) {
       throw new TypeError(`${WHO}: setHelp(name: string, help: string | undefined)`);
     }
+    this.#flush();
     guarded(() => {
       if (wbg.engineMetricsSetHelp(this.#registry(), name, help) < 0) throw engineError(WHO);
     });
@@ -460,6 +514,8 @@ export class MetricsCollector {
    * response-time histogram: eight), with an empty window.
    */
   reset(): void {
+    this.#checkOpen();
+    this.#staged = 0; // recorded, then reset: the same end state
     guarded(() => {
       const reg = this.#registry();
       ex.engineMetricsReset(reg);
@@ -476,6 +532,7 @@ export class MetricsCollector {
     response_times_count: number;
     heap_bytes_estimate: number;
   } {
+    this.#flush();
     return guarded(() => wbg.engineMetricsStats(this.#registry()) as CollectorStats);
   }
 
