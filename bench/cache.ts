@@ -60,7 +60,7 @@ function impls(n: number): Impl[] {
     modelImpl('original', createOriginalCache()),
     modelImpl('fixed original', createFixedCache({ maxSize: n }), fixedNote),
     { name: 'Map', get: (k) => map.get(k), set: (k, v) => void map.set(k, v as object), note: 'no TTL, no bound' },
-    { name: 'lru-cache', get: (k) => lru.get(k), set: (k, v) => void lru.set(k, v as object), note: `{ max: ${n}, ttl }`: its clock reading is cleared by a 1 ms timer that never fires in a synchronous loop` },
+    { name: 'lru-cache', get: (k) => lru.get(k), set: (k, v) => void lru.set(k, v as object), note: `{ max: ${n}, ttl }: its clock reading is cleared by a 1 ms timer that never fires in a synchronous loop` },
     {
       name: 'lru-cache (ttlResolution: 0)',
       get: (k) => lruExact.get(k),

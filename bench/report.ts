@@ -134,6 +134,37 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     wo !== undefined && wl !== undefined ? `${fmtNs(wo)} vs ${fmtNs(wl)} (${fmtRatio(wo / wl)} ours/lru)` : 'not run',
     wo !== undefined && wl !== undefined ? wo <= wl : null,
   );
+  const inWorkerd = (op: string, impl: string): number | undefined =>
+    workerd?.rows.find((r) => r.op === op && r.impl === impl)?.p50;
+  const ratioRow = (target: string, a: number | undefined, b: number | undefined, limit: number, names: string): void =>
+    t(
+      target,
+      a !== undefined && b !== undefined && !Number.isNaN(a) && !Number.isNaN(b)
+        ? `${fmtNs(a)} vs ${fmtNs(b)} (${fmtRatio(a / b)} ${names})`
+        : 'not run',
+      a !== undefined && b !== undefined && !Number.isNaN(a) && !Number.isNaN(b) ? a <= limit * b : null,
+    );
+  ratioRow(
+    'set of a new key at capacity in workerd: ≤ 0.9× lru-cache',
+    inWorkerd('cache.set.evict.1000', SUBJECT),
+    inWorkerd('cache.set.evict.1000', 'lru-cache'),
+    0.9,
+    'ours/lru',
+  );
+  ratioRow(
+    'recordResponseTime in workerd: ≤ 1.0× hdr-histogram-js (exact windowed percentiles kept)',
+    inWorkerd('metrics.recordResponseTime', SUBJECT),
+    inWorkerd('metrics.recordResponseTime', 'hdr-histogram-js'),
+    1.0,
+    'ours/hdr',
+  );
+  ratioRow(
+    'labelled increment (Node): ≤ 0.5× prom-client',
+    p50('metrics.increment.labelled', SUBJECT),
+    p50('metrics.increment.labelled', 'prom-client'),
+    0.5,
+    'ours/prom-client',
+  );
   const w = node?.worst.find((x) => x.impl === SUBJECT);
   t(
     'worst single call under 50 µs while 100k entries expire at once',
