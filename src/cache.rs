@@ -88,21 +88,10 @@ pub enum CacheError {
 
 impl CacheError {
     /// Whether JavaScript should see this as a `RangeError` (a value out of
-    /// range) rather than a `TypeError` (a value of the wrong kind).
+    /// range); the only other error, an unknown slot, is the owner's bug (a
+    /// state error at the boundary).
     pub fn is_range_error(&self) -> bool {
         !matches!(self, CacheError::UnknownSlot(_))
-    }
-
-    /// A stable numeric code for the Wasm boundary (negative).
-    pub fn code(&self) -> i32 {
-        match self {
-            CacheError::InvalidMaxEntries(_) => -1,
-            CacheError::InvalidMaxBytes(_) => -2,
-            CacheError::InvalidTtl(_) => -3,
-            CacheError::InvalidSize(_) => -4,
-            CacheError::EntryTooLarge { .. } => -5,
-            CacheError::UnknownSlot(_) => -6,
-        }
     }
 }
 
