@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 
 import { BoundedCache } from 'bounded-services/cache';
 import { MetricsCollector } from 'bounded-services/metrics';
+import { withFakeDate } from './support/fake-date.js';
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;
@@ -36,21 +37,11 @@ describe("clock: 'turn'", () => {
 
   it('reads at every call while fake timers replace Date or Date.now', () => {
     const c = new BoundedCache({ clock: 'turn' });
-    const RealDate = globalThis.Date;
-    let t = 2_000_000_000_000;
-    class FakeDate extends RealDate {
-      static override now(): number {
-        return t;
-      }
-    }
-    globalThis.Date = FakeDate as DateConstructor;
-    try {
+    withFakeDate(2_000_000_000_000, (clock) => {
       c.set('k', 1, 60);
-      t += 61_000; // vi.advanceTimersByTime(61_000), in the same turn
+      clock.t += 61_000; // vi.advanceTimersByTime(61_000), in the same turn
       assert.equal(c.get('k'), null, 'the advance is seen at once');
-    } finally {
-      globalThis.Date = RealDate;
-    }
+    });
     const realNow = Date.now;
     let u = realNow();
     Date.now = () => u;

@@ -21,6 +21,7 @@ import {
 import { MetricsCollector, configure as configureMetrics, metricsCollector } from 'bounded-services/metrics';
 import * as root from 'bounded-services';
 import { getMemoryStats } from 'bounded-services';
+import { withFakeDate } from './support/fake-date.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -149,23 +150,13 @@ describe('loads in flight are bounded in number and time (bug 2)', () => {
 describe('test clocks reach caches made earlier (bug 3)', () => {
   it('a replaced global Date (fake timers) is read at call time', () => {
     configure({}); // the module-level cache, made before the fake clock
-    const RealDate = globalThis.Date;
-    let t = 1_800_000_000_000;
-    class FakeDate extends RealDate {
-      static override now(): number {
-        return t;
-      }
-    }
-    globalThis.Date = FakeDate as DateConstructor;
-    try {
+    withFakeDate(1_800_000_000_000, (clock) => {
       set('k', 'v', 60);
-      t += 60_000;
+      clock.t += 60_000;
       assert.equal(get('k'), 'v');
-      t += 1; // one ms past the TTL
+      clock.t += 1; // one ms past the TTL
       assert.equal(get('k'), null, 'expired by the fake clock');
-    } finally {
-      globalThis.Date = RealDate;
-    }
+    });
   });
 
   it('Date.now replaced in place (setSystemTime-style) is read at call time', () => {
