@@ -12,7 +12,9 @@
 #      warm-up, error counts, route labels, and the Prometheus text with
 #      prometheus_client and promtool;
 #   3. trap recovery: examples/trap-worker loads the test-trap core, traps
-#      it through a route, and must keep serving.
+#      it through a route, and must keep serving;
+#   4. Vitest inside workerd (tests/workerd-vitest): fake timers and the
+#      per-turn clock, as an app's own tests run them.
 # Every server is stopped by its process id, also on failure.
 # Needs scripts/setup.sh to have run (npm ci at the root, promtool,
 # prometheus_client); runs `npm ci` in the example itself.
@@ -250,9 +252,20 @@ EOF
 stop_server
 }
 
+vitest_in_workerd() {
+  step "Vitest inside workerd (tests/workerd-vitest, @cloudflare/vitest-pool-workers): test clocks and the per-turn clock"
+  local dir=$ROOT/tests/workerd-vitest
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  # Vitest stops the workerd it starts when the run ends; the timeout bounds it.
+  (cd "$dir" && timeout 300 node node_modules/vitest/vitest.mjs run --reporter=verbose 2>&1 | sed 's/^/  /')
+}
+
 part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
 part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
 part "trap recovery" trap_recovery
+part "Vitest inside workerd" vitest_in_workerd
 
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf '\n---- workerd tests FAILED: %s\n' "$(IFS=,; echo "${FAILED[*]}" | sed 's/,/, /g')"
