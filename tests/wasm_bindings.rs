@@ -1,93 +1,74 @@
 //! The engine door — the wasm-bindgen exports the TypeScript facade calls —
 //! run in headless Chromium by `wasm-pack test --headless --chrome`: the
 //! operations get (touch/miss), set (insert/update), cleanExpired,
-//! recordResponseTime and getMemoryStats, the structured values (options
-//! in; settings, stats, snapshot, memory figures, errors out) and the
-//! error protocol.
+//! recordResponseTime and getMemoryStats, the structured results (numbers
+//! in the out-buffer, read through a `Float64Array` as the facade reads
+//! them) and the error protocol.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bounded_services::bindings::cache::*;
 use bounded_services::bindings::contract::{ErrorKind, MetricKind, Radix, SeriesUpdate, Status};
-use bounded_services::bindings::error::take_error;
+use bounded_services::bindings::error::{error_kind, take_error_message};
 use bounded_services::bindings::memory_stats;
 use bounded_services::bindings::metrics::*;
-use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const T0: f64 = 1_700_000_000_000.0;
 
-fn field(obj: &JsValue, name: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(name)).unwrap()
-}
-
-fn num(obj: &JsValue, name: &str) -> f64 {
-    field(obj, name).as_f64().unwrap()
-}
-
-fn options(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
-    }
-    o.into()
+/// The `n` numbers a call left in the out-buffer at byte offset `ptr`.
+fn out(ptr: u32, n: u32) -> Vec<f64> {
+    assert_ne!(ptr, 0, "a live handle");
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().unwrap();
+    js_sys::Float64Array::new_with_byte_offset_and_length(&memory.buffer(), ptr, n).to_vec()
 }
 
 /// The error the last refused call left: its kind and message.
-fn taken() -> (u32, String) {
-    let e = take_error();
-    (
-        num(&e, "kind") as u32,
-        field(&e, "message").as_string().unwrap(),
-    )
+fn taken() -> (i32, String) {
+    (error_kind(), take_error_message())
 }
 
 #[wasm_bindgen_test]
 fn cache_options_are_checked_and_resolved_by_the_core() {
-    let h = cache_new(options(&[]));
+    let h = cache_new(None, None, None, None, None);
     assert!(h >= 0);
-    let s = cache_settings(h as u32);
-    assert_eq!(num(&s, "maxEntries"), 1000.0);
-    assert_eq!(num(&s, "ttl"), 300.0);
-    assert_eq!(num(&s, "maxKeyLength"), 16384.0);
-    assert_eq!(num(&s, "expireBudget"), 8.0);
-    assert_eq!(num(&s, "maxBytes"), f64::INFINITY);
+    assert_eq!(
+        out(cache_settings(h as u32), 5),
+        [1000.0, f64::INFINITY, 300.0, 16384.0, 8.0]
+    );
+    cache_free(h as u32);
+    let h = cache_new(Some(3.0), Some(10.0), Some(0.5), Some(8.0), Some(0.0));
+    assert_eq!(out(cache_settings(h as u32), 5), [3.0, 10.0, 0.5, 8.0, 0.0]);
     cache_free(h as u32);
 
-    // Facade-only options (functions) are ignored by the core.
-    let f: JsValue = js_sys::Function::new_no_args("return 0").into();
-    assert!(cache_new(options(&[("now", f), ("maxEntries", 3.into())])) >= 0);
-
     assert_eq!(
-        cache_new(options(&[("maxEntries", 0.into())])),
+        cache_new(Some(0.0), None, None, None, None),
         Status::Failed as i32
     );
     let (kind, message) = taken();
-    assert_eq!(kind, ErrorKind::Range as u32);
+    assert_eq!(kind, ErrorKind::Range as i32);
     assert!(
         message.contains("maxEntries must be an integer from 1 to 16777216, got 0"),
         "{message}"
     );
-
     assert_eq!(
-        cache_new(options(&[("maxEntries", "10".into())])),
+        cache_new(None, None, None, Some(1.5), None),
         Status::Failed as i32
     );
-    let (kind, message) = taken();
-    assert_eq!(kind, ErrorKind::Type as u32);
-    assert_eq!(message, "option maxEntries must be a number, got \"10\"");
-
-    assert_eq!(cache_new(JsValue::from(5)), Status::Failed as i32);
-    assert_eq!(taken().1, "options must be an object");
-    assert!(take_error().is_undefined(), "an error is taken once");
+    assert_eq!(
+        taken().1,
+        "maxKeyLength must be a non-negative integer, got 1.5"
+    );
+    assert_eq!(error_kind(), -1, "an error is taken once");
+    assert_eq!(take_error_message(), "");
 }
 
 #[wasm_bindgen_test]
 fn get_and_set_through_slots_with_lru_eviction() {
-    let h = cache_new(options(&[("maxEntries", 2.into())])) as u32;
+    let h = cache_new(Some(2.0), None, None, None, None) as u32;
     let radix = f64::from(Radix::Slot as u32);
     let a = cache_insert(h, 60.0, 0.0, T0);
     let b = cache_insert(h, 60.0, 0.0, T0);
@@ -102,12 +83,9 @@ fn get_and_set_through_slots_with_lru_eviction() {
     let freed = (c - slot) / radix;
     assert_eq!(freed - 1.0, b, "the evicted slot comes in the result");
     cache_miss(h);
-    let s = cache_stats(h);
-    assert_eq!(num(&s, "hits"), 1.0);
-    assert_eq!(num(&s, "misses"), 1.0);
-    assert_eq!(num(&s, "evictions"), 1.0);
-    assert_eq!(num(&s, "total_entries"), 2.0);
-    assert_eq!(num(&s, "hit_rate"), 50.0);
+    // [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes]
+    let s = out(cache_stats(h), 8);
+    assert_eq!(&s[..6], &[1.0, 1.0, 50.0, 2.0, 1.0, 0.0]);
     // Expired strictly after its TTL.
     assert_eq!(cache_touch(h, slot as u32, T0 + 60_000.0) & 1, 1);
     assert_eq!(cache_touch(h, slot as u32, T0 + 60_001.0) & 1, 0);
@@ -116,13 +94,13 @@ fn get_and_set_through_slots_with_lru_eviction() {
 
 #[wasm_bindgen_test]
 fn set_refusals_use_the_error_protocol_and_change_nothing() {
-    let h = cache_new(options(&[("maxBytes", 10.into())])) as u32;
+    let h = cache_new(None, Some(10.0), None, None, None) as u32;
     assert_eq!(
         cache_insert(h, -1.0, 0.0, T0),
         f64::from(Status::Failed as i32)
     );
     let (kind, message) = taken();
-    assert_eq!(kind, ErrorKind::Range as u32);
+    assert_eq!(kind, ErrorKind::Range as i32);
     assert!(
         message.starts_with("ttl must be a non-negative number of seconds"),
         "{message}"
@@ -135,20 +113,20 @@ fn set_refusals_use_the_error_protocol_and_change_nothing() {
         cache_insert(h, 1.0, 11.0, T0),
         f64::from(Status::Failed as i32)
     );
-    assert_eq!(taken().0, ErrorKind::Range as u32);
-    assert_eq!(num(&cache_stats(h), "total_entries"), 0.0);
+    assert_eq!(taken().0, ErrorKind::Range as i32);
+    assert_eq!(out(cache_stats(h), 4)[3], 0.0, "nothing stored");
     // A slot that is not live is the facade's bug: a state error.
     assert_eq!(cache_touch(h, 7, T0), Status::Failed as i32);
-    assert_eq!(taken().0, ErrorKind::State as u32);
+    assert_eq!(taken().0, ErrorKind::State as i32);
     cache_free(h);
 }
 
 #[wasm_bindgen_test]
 fn update_peek_remaining_clean_clear() {
-    let h = cache_new(options(&[])) as u32;
+    let h = cache_new(None, None, None, None, None) as u32;
     let slot = cache_insert(h, 1.0, 5.0, T0) as u32;
     assert_eq!(cache_update(h, slot, 10.0, 7.0, T0), 0);
-    assert_eq!(num(&cache_stats(h), "bytes"), 7.0);
+    assert_eq!(out(cache_stats(h), 7)[6], 7.0, "bytes");
     assert_eq!(cache_remaining_ttl(h, slot, T0 + 4_000.0), 6_000.0);
     assert_eq!(cache_peek(h, slot, T0 + 4_000.0), 1);
     let other = cache_insert(h, 1.0, 0.0, T0 + 4_000.0) as u32;
@@ -156,88 +134,112 @@ fn update_peek_remaining_clean_clear() {
     assert_eq!(cache_peek(h, other, T0 + 5_001.0), 0);
     assert_eq!(cache_remove(h, slot), 1);
     cache_clear(h);
-    assert_eq!(num(&cache_stats(h), "total_entries"), 0.0);
+    assert_eq!(out(cache_stats(h), 4)[3], 0.0);
     cache_free(h);
 }
 
 #[wasm_bindgen_test]
 fn metrics_door_end_to_end() {
-    let reg = metrics_new(options(&[("maxSeriesPerMetric", 2.into())]));
+    let reg = metrics_new(Some(2.0), None, None, None, None, None, None);
     assert!(reg >= 0);
     let reg = reg as u32;
-    assert_eq!(num(&metrics_settings(reg), "maxLabelValueLength"), 1024.0);
-    let labels = Array::of2(&"path".into(), &"/a".into());
+    assert_eq!(out(metrics_settings(reg), 1), [1024.0]);
+    assert_eq!(
+        metrics_window_families(),
+        "response_time_ms\nhttp_request_duration_seconds"
+    );
+    let labels = js_sys::Array::of2(&"path".into(), &"/a".into());
     let s = metrics_resolve(reg, "hits_total", SeriesUpdate::Add, 2.0, labels, T0);
     assert!(s >= 0.0);
     assert_eq!(metrics_add(reg, s, 2.0, T0), Status::Ok as i32);
-    // A refused update creates nothing.
-    let before = num(&metrics_stats(reg), "series_count");
-    let r = metrics_resolve(reg, "hits_total", SeriesUpdate::Add, -1.0, Array::new(), T0);
+    // A refused update creates nothing. [metrics, series, ...]
+    let before = out(metrics_stats(reg), 2)[1];
+    let r = metrics_resolve(
+        reg,
+        "hits_total",
+        SeriesUpdate::Add,
+        -1.0,
+        js_sys::Array::new(),
+        T0,
+    );
     assert_eq!(r, f64::from(Status::Failed as i32));
-    assert_eq!(taken().0, ErrorKind::Range as u32);
-    assert_eq!(num(&metrics_stats(reg), "series_count"), before);
+    assert_eq!(taken().0, ErrorKind::Range as i32);
+    assert_eq!(out(metrics_stats(reg), 2)[1], before);
     let r = metrics_resolve(
         reg,
         "hits_total",
         SeriesUpdate::Observe,
         1.0,
-        Array::new(),
+        js_sys::Array::new(),
         T0,
     );
     assert_eq!(r, f64::from(Status::Failed as i32));
-    assert_eq!(taken().0, ErrorKind::Type as u32);
+    assert_eq!(taken().0, ErrorKind::Type as i32);
 
-    for ms in [5.0, 10.0, 20.0] {
-        assert_eq!(
-            metrics_record_response_time(reg, ms, f64::NAN),
-            Status::Ok as i32
-        );
-    }
+    assert_eq!(
+        metrics_record_response_times(reg, &[5.0, 10.0], f64::NAN),
+        Status::Ok as i32
+    );
+    assert_eq!(
+        metrics_record_response_time(reg, 20.0, f64::NAN),
+        Status::Ok as i32
+    );
+    assert_eq!(
+        metrics_record_response_times(reg, &[1.0, f64::NAN], f64::NAN),
+        Status::Failed as i32
+    );
+    assert_eq!(taken().0, ErrorKind::Range as i32);
     assert_eq!(metrics_percentile(reg, 99.0), 20.0);
     assert!(metrics_percentile(reg, 101.0).is_nan());
-    assert_eq!(taken().0, ErrorKind::Range as u32);
-    assert!(metrics_set(reg, "g", MetricKind::Gauge, 3.0, Array::new(), T0) >= 0.0);
+    assert_eq!(taken().0, ErrorKind::Range as i32);
+    assert!(metrics_set(reg, "g", MetricKind::Gauge, 3.0, js_sys::Array::new(), T0) >= 0.0);
 
     let text = metrics_encode(reg, T0, 1000);
     assert!(text.contains("hits_total{path=\"/a\"} 2\n"), "{text}");
     assert!(text.contains("http_request_duration_seconds_count 3\n"));
     assert!(text.contains("\ng 3\n"));
-    let snap = metrics_snapshot(reg);
-    assert_eq!(num(&snap, "response_time_p99"), 20.0);
-    assert_eq!(num(&snap, "response_time_avg"), 12.0);
+    // [requests_total, errors_total, avg, p95, p99, active_users, db_queries]
+    let snap = out(metrics_snapshot(reg), 7);
+    assert_eq!(snap[2], 12.0);
+    assert_eq!(snap[4], 20.0);
+    assert_eq!(metrics_sum_by_label(reg, "hits_total", "path"), "2:/a2;");
 
     // A handle of a dropped series is stale, not an error.
     metrics_reset(reg);
     assert_eq!(metrics_add(reg, s, 1.0, T0), Status::Stale as i32);
 
     assert_eq!(
-        metrics_new(options(&[(
-            "buckets",
-            Array::of2(&2.into(), &1.into()).into()
-        )])),
+        metrics_new(None, None, None, None, None, None, Some(vec![2.0, 1.0])),
         Status::Failed as i32
     );
     let (kind, message) = taken();
-    assert_eq!(kind, ErrorKind::Range as u32);
+    assert_eq!(kind, ErrorKind::Range as i32);
     assert!(message.contains("buckets"), "{message}");
+    assert_eq!(
+        metrics_new(Some(0.0), None, None, None, None, None, None),
+        Status::Failed as i32
+    );
+    assert_eq!(
+        taken().1,
+        "option maxSeriesPerMetric must be a positive integer, got 0"
+    );
     metrics_free(reg);
 }
 
 #[wasm_bindgen_test]
 fn memory_stats_count_live_cores_and_registries() {
-    let before = memory_stats();
-    let h = cache_new(options(&[])) as u32;
+    // [wasm bytes, caches, cache entries, tracked bytes, core bytes, registries, registry bytes]
+    let before = out(memory_stats(), 7);
+    let h = cache_new(None, None, None, None, None) as u32;
     cache_insert(h, 60.0, 3.0, T0);
-    let reg = metrics_new(options(&[])) as u32;
-    let m = memory_stats();
-    assert_eq!(num(&m, "caches"), num(&before, "caches") + 1.0);
-    assert_eq!(num(&m, "registries"), num(&before, "registries") + 1.0);
-    assert_eq!(
-        num(&m, "cache_entries"),
-        num(&before, "cache_entries") + 1.0
-    );
-    assert!(num(&m, "wasm_memory_bytes") >= 65_536.0);
+    let reg = metrics_new(None, None, None, None, None, None, None) as u32;
+    let m = out(memory_stats(), 7);
+    assert_eq!(m[1], before[1] + 1.0);
+    assert_eq!(m[5], before[5] + 1.0);
+    assert_eq!(m[2], before[2] + 1.0);
+    assert_eq!(m[3], before[3] + 3.0);
+    assert!(m[0] >= 65_536.0);
     cache_free(h);
     metrics_free(reg);
-    assert_eq!(num(&memory_stats(), "caches"), num(&before, "caches"));
+    assert_eq!(out(memory_stats(), 2)[1], before[1]);
 }

@@ -66,6 +66,7 @@ export let ex: EngineExports = undefined as unknown as EngineExports;
 let moduleSource: () => unknown = wasmModule;
 let generation = 0;
 let u32: Uint32Array | undefined;
+let f64: Float64Array | undefined;
 /** Every object holding a handle of the current instance. */
 const live = new Set<WeakRef<Tracked>>();
 
@@ -79,6 +80,7 @@ function instantiate(): void {
   ex = exports;
   generation++;
   u32 = undefined;
+  f64 = undefined;
   exports.__wbindgen_start?.();
   if (old !== undefined) {
     // The glue caches typed-array views of memory and renews them only once
@@ -223,6 +225,19 @@ export function memoryU32(): Uint32Array {
   // a non-empty view is current (reading `memory.buffer` each time is slow).
   if (u32 === undefined || u32.length === 0) u32 = new Uint32Array(ex.memory.buffer);
   return u32;
+}
+
+/**
+ * Numbers the last engine call left in its out-buffer (`ptr` is the byte
+ * offset it returned): structured results come back this way, so no
+ * JavaScript runs during an engine call (see src/bindings/mod.rs).
+ */
+export function outNumbers(ptr: number, count: number): number[] {
+  if (f64 === undefined || f64.length === 0) f64 = new Float64Array(ex.memory.buffer);
+  const base = ptr >>> 3;
+  const values = new Array<number>(count);
+  for (let i = 0; i < count; i++) values[i] = f64[base + i] as number;
+  return values;
 }
 
 /**

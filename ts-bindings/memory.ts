@@ -5,8 +5,7 @@
 // registry of defaults, so this depends on neither implementation
 // (importing `bounded-services/cache` loads no metrics code, and the
 // reverse).
-import { engine, defaultFigures } from './engine.js';
-import { wbg } from './glue.js';
+import { engine, defaultFigures, ex, outNumbers } from './engine.js';
 import { trapStats } from './traps.js';
 
 /** Memory figures of the module-level cache and collector, and of all instances. */
@@ -56,17 +55,6 @@ export interface MemoryStats {
   traps: number;
 }
 
-/** What the engine reports (src/bindings/mod.rs `engineMemoryStats`). */
-interface EngineMemory {
-  wasm_memory_bytes: number;
-  caches: number;
-  cache_entries: number;
-  cache_tracked_bytes: number;
-  cache_core_bytes: number;
-  registries: number;
-  registry_bytes: number;
-}
-
 /** Memory figures; see {@link MemoryStats} for which are estimates. */
 export function getMemoryStats(): MemoryStats {
   engine();
@@ -100,12 +88,16 @@ export function getMemoryStats(): MemoryStats {
       s.metrics_memory_kb = f.coreBytes / 1024;
     }
   }
-  const e = wbg.engineMemoryStats() as EngineMemory;
-  s.live_caches = e.caches;
-  s.live_collectors = e.registries;
-  s.all_cache_entries = e.cache_entries;
-  s.all_memory_kb = (e.cache_tracked_bytes + e.cache_core_bytes + e.registry_bytes) / 1024;
-  s.wasm_memory_bytes = e.wasm_memory_bytes;
+  // src/bindings/mod.rs `engineMemoryStats`.
+  const [wasmBytes, caches, cacheEntries, trackedBytes, coreBytes, registries, registryBytes] = outNumbers(
+    ex.engineMemoryStats(),
+    7,
+  ) as [number, number, number, number, number, number, number];
+  s.live_caches = caches;
+  s.live_collectors = registries;
+  s.all_cache_entries = cacheEntries;
+  s.all_memory_kb = (trackedBytes + coreBytes + registryBytes) / 1024;
+  s.wasm_memory_bytes = wasmBytes;
   return s;
 }
 

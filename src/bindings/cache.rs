@@ -3,13 +3,13 @@
 //! numbers, except the structured ones off the hot path.
 
 use super::contract::{ErrorKind, Radix, Status};
-use super::error::{describe, fail, option};
+use super::error::fail;
 use super::handles::{with, Handles};
+use super::out;
 use crate::cache::{
     CacheCore, CacheError, CacheOptions, Touch, DEFAULT_EXPIRE_BUDGET, DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_KEY_LENGTH, DEFAULT_TTL_SECONDS,
 };
-use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -37,8 +37,7 @@ fn refuse(e: &CacheError) -> i32 {
 }
 
 /// A cache's settings, defaults applied: what the facade reads back.
-#[derive(Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy)]
 pub(crate) struct Settings {
     max_entries: u32,
     max_bytes: f64,
@@ -46,20 +45,6 @@ pub(crate) struct Settings {
     ttl: f64,
     max_key_length: u32,
     expire_budget: u32,
-}
-
-/// A number option: its value, or `default` when absent; a `TypeError`
-/// naming the option for anything but a number.
-fn number(v: &JsValue, name: &str, default: f64) -> Result<f64, (ErrorKind, String)> {
-    if v.is_undefined() {
-        return Ok(default);
-    }
-    v.as_f64().ok_or_else(|| {
-        (
-            ErrorKind::Type,
-            format!("option {name} must be a number, got {}", describe(v)),
-        )
-    })
 }
 
 fn whole(v: f64, name: &str) -> Result<u32, (ErrorKind, String)> {
@@ -80,27 +65,20 @@ fn range(e: CacheError) -> (ErrorKind, String) {
     (ErrorKind::Range, e.to_string())
 }
 
-fn settings_of(options: &JsValue) -> Result<Settings, (ErrorKind, String)> {
-    if !options.is_object() {
-        return Err((ErrorKind::Type, "options must be an object".to_owned()));
-    }
-    let max_entries = number(
-        &option(options, "maxEntries"),
-        "maxEntries",
-        f64::from(DEFAULT_MAX_ENTRIES),
-    )?;
-    let max_bytes = number(&option(options, "maxBytes"), "maxBytes", f64::INFINITY)?;
-    let ttl = number(&option(options, "ttl"), "ttl", DEFAULT_TTL_SECONDS)?;
-    let max_key_length = number(
-        &option(options, "maxKeyLength"),
-        "maxKeyLength",
-        f64::from(DEFAULT_MAX_KEY_LENGTH),
-    )?;
-    let budget = number(
-        &option(options, "expireBudget"),
-        "expireBudget",
-        f64::from(DEFAULT_EXPIRE_BUDGET),
-    )?;
+/// The settings from the options the caller gave (`None`: absent; the
+/// facade has checked they are numbers), defaults applied, ranges checked.
+fn settings_of(
+    max_entries: Option<f64>,
+    max_bytes: Option<f64>,
+    ttl: Option<f64>,
+    max_key_length: Option<f64>,
+    expire_budget: Option<f64>,
+) -> Result<Settings, (ErrorKind, String)> {
+    let max_entries = max_entries.unwrap_or(f64::from(DEFAULT_MAX_ENTRIES));
+    let max_bytes = max_bytes.unwrap_or(f64::INFINITY);
+    let ttl = ttl.unwrap_or(DEFAULT_TTL_SECONDS);
+    let max_key_length = max_key_length.unwrap_or(f64::from(DEFAULT_MAX_KEY_LENGTH));
+    let budget = expire_budget.unwrap_or(f64::from(DEFAULT_EXPIRE_BUDGET));
     if !(max_entries >= 1.0
         && max_entries <= f64::from(crate::cache::MAX_MAX_ENTRIES)
         && max_entries.fract() == 0.0)
@@ -122,13 +100,18 @@ fn settings_of(options: &JsValue) -> Result<Settings, (ErrorKind, String)> {
     })
 }
 
-/// Creates a cache core from an options object
-/// (`{ maxEntries, maxBytes, ttl, maxKeyLength, expireBudget }`, each
-/// optional; other fields are the facade's and ignored here). Returns its
-/// handle, or [`Status::Failed`].
+/// Creates a cache core from the numeric options (`undefined`: the
+/// default): `maxEntries`, `maxBytes`, `ttl` (seconds), `maxKeyLength`,
+/// `expireBudget`. Returns its handle, or [`Status::Failed`].
 #[wasm_bindgen(js_name = engineCacheNew)]
-pub fn cache_new(options: JsValue) -> i32 {
-    let settings = match settings_of(&options) {
+pub fn cache_new(
+    max_entries: Option<f64>,
+    max_bytes: Option<f64>,
+    ttl: Option<f64>,
+    max_key_length: Option<f64>,
+    expire_budget: Option<f64>,
+) -> i32 {
+    let settings = match settings_of(max_entries, max_bytes, ttl, max_key_length, expire_budget) {
         Ok(s) => s,
         Err((kind, message)) => return fail(kind, message),
     };
@@ -143,13 +126,21 @@ pub fn cache_new(options: JsValue) -> i32 {
     }
 }
 
-/// The settings of a core, defaults applied:
-/// `{ maxEntries, maxBytes, ttl, maxKeyLength, expireBudget }` (ttl in seconds).
+/// The settings of a core, defaults applied, in the out-buffer:
+/// `[maxEntries, maxBytes, ttl (seconds), maxKeyLength, expireBudget]`;
+/// 0 for no such core.
 #[wasm_bindgen(js_name = engineCacheSettings)]
-pub fn cache_settings(handle: u32) -> JsValue {
-    with(&CORES, handle, None, |e| Some(e.settings))
-        .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+pub fn cache_settings(handle: u32) -> u32 {
+    with(&CORES, handle, 0, |e| {
+        let s = e.settings;
+        out(&[
+            f64::from(s.max_entries),
+            s.max_bytes,
+            s.ttl,
+            f64::from(s.max_key_length),
+            f64::from(s.expire_budget),
+        ])
+    })
 }
 
 /// Drops a cache core and its memory.
@@ -277,38 +268,23 @@ pub fn cache_freed_ptr(handle: u32) -> u32 {
     with_core(handle, 0, |core| core.freed().as_ptr() as usize as u32)
 }
 
-/// A core's counters and sizes.
-#[derive(Serialize)]
-struct Stats {
-    hits: f64,
-    misses: f64,
-    hit_rate: f64,
-    total_entries: u32,
-    evictions: f64,
-    expirations: f64,
-    bytes: f64,
-    core_bytes: f64,
-}
-
-/// `getStats`: `{ hits, misses, hit_rate, total_entries, evictions,
-/// expirations, bytes, core_bytes }`, or `undefined` for no such core.
+/// `getStats`, in the out-buffer: `[hits, misses, hit_rate, total_entries,
+/// evictions, expirations, bytes, core_bytes]`; 0 for no such core.
 #[wasm_bindgen(js_name = engineCacheStats)]
-pub fn cache_stats(handle: u32) -> JsValue {
-    with_core(handle, None, |core| {
+pub fn cache_stats(handle: u32) -> u32 {
+    with_core(handle, 0, |core| {
         let s = core.stats();
-        Some(Stats {
-            hits: s.hits,
-            misses: s.misses,
-            hit_rate: s.hit_rate(),
-            total_entries: core.len(),
-            evictions: s.evictions,
-            expirations: s.expirations,
-            bytes: core.bytes(),
-            core_bytes: core.heap_bytes() as f64,
-        })
+        out(&[
+            s.hits,
+            s.misses,
+            s.hit_rate(),
+            f64::from(core.len()),
+            s.evictions,
+            s.expirations,
+            core.bytes(),
+            core.heap_bytes() as f64,
+        ])
     })
-    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
-    .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Live cores, their entries, tracked bytes and own heap bytes.

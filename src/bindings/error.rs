@@ -4,7 +4,6 @@
 //! message.
 
 use super::contract::{ErrorKind, Status};
-use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -18,73 +17,18 @@ pub(crate) fn fail(kind: ErrorKind, message: String) -> i32 {
     Status::Failed as i32
 }
 
-#[derive(Serialize)]
-struct EngineError {
-    kind: u32,
-    message: String,
+/// The [`ErrorKind`] of the last refused call, or -1 when there is none.
+#[wasm_bindgen(js_name = engineErrorKind)]
+pub fn error_kind() -> i32 {
+    LAST.with_borrow(|last| last.as_ref().map_or(-1, |(kind, _)| *kind as i32))
 }
 
-/// The error of the last refused call, `{ kind: ErrorKind, message }`, and
-/// forgets it; `undefined` when there is none.
-#[wasm_bindgen(js_name = engineTakeError)]
-pub fn take_error() -> JsValue {
+/// The message of the last refused call (empty when there is none), and
+/// forgets that error. A string return: the glue decodes it after the call,
+/// so no JavaScript runs during it (see `mod.rs`).
+#[wasm_bindgen(js_name = engineTakeErrorMessage)]
+pub fn take_error_message() -> String {
     LAST.with_borrow_mut(Option::take)
-        .and_then(|(kind, message)| {
-            serde_wasm_bindgen::to_value(&EngineError {
-                kind: kind as u32,
-                message,
-            })
-            .ok()
-        })
-        .unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A short description of a JavaScript value for an error message: never
-/// the whole of a long string, never the value's own `toString()`.
-pub(crate) fn describe(v: &JsValue) -> String {
-    if let Some(s) = v.as_string() {
-        let n = js_sys::JsString::from(v.clone()).length();
-        return if n > 40 {
-            format!("a string of length {n}")
-        } else {
-            quoted(&s)
-        };
-    }
-    if let Some(x) = v.as_f64() {
-        return crate::num::Num(x).to_string();
-    }
-    if let Some(b) = v.as_bool() {
-        return b.to_string();
-    }
-    if v.is_null() {
-        return "null".to_owned();
-    }
-    v.js_typeof().as_string().unwrap_or_default()
-}
-
-/// `s` in double quotes, `"`, `\` and control characters escaped: not
-/// `{:?}`, whose Unicode tables cost ~4 KB of Wasm.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// An option of an options object, `undefined` when absent. Options are
-/// read by name rather than deserialised with serde: serde's `Deserialize`
-/// machinery (its type-error messages format floats) measured +12 KB of
-/// gzipped Wasm, a fifth of the module, for two calls at construction.
-pub(crate) fn option(options: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+        .map(|(_, message)| message)
+        .unwrap_or_default()
 }

@@ -3,12 +3,12 @@
 //! numbers; names and labels cross only when a series is resolved.
 
 use super::contract::{ErrorKind, MetricKind, SeriesUpdate, Status};
-use super::error::{describe, fail, option};
+use super::error::fail;
 use super::handles::{with, Handles};
+use super::out;
 use crate::metrics::{
     ErrorKind as CoreKind, MetricType, MetricsError, MetricsOptions, Registry, SeriesHandle, Update,
 };
-use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -45,90 +45,68 @@ fn metric_type(kind: MetricKind) -> MetricType {
 type Refusal = (ErrorKind, String);
 
 /// A count option: a positive integer, or `default` when absent.
-fn count(v: &JsValue, name: &str, default: usize) -> Result<usize, Refusal> {
-    if v.is_undefined() {
-        return Ok(default);
-    }
-    match v.as_f64() {
+fn count(v: Option<f64>, name: &str, default: usize) -> Result<usize, Refusal> {
+    match v {
+        None => Ok(default),
         Some(x) if x >= 1.0 && x.fract() == 0.0 && x <= 4_294_967_295.0 => Ok(x as usize),
-        _ => Err((
+        Some(x) => Err((
             ErrorKind::Range,
             format!(
                 "option {name} must be a positive integer, got {}",
-                describe(v)
+                crate::num::Num(x)
             ),
         )),
     }
 }
 
-fn options_of(options: &JsValue) -> Result<MetricsOptions, Refusal> {
-    if !options.is_object() {
-        return Err((ErrorKind::Type, "options must be an object".to_owned()));
-    }
+/// Creates a registry from the numeric options (`undefined`: the default;
+/// the facade has checked they are numbers) and the bucket bounds
+/// (`undefined`: the defaults; `[]`: `+Inf` alone). Returns its handle, or
+/// [`Status::Failed`].
+#[wasm_bindgen(js_name = engineMetricsNew)]
+pub fn metrics_new(
+    max_series_per_metric: Option<f64>,
+    max_metrics: Option<f64>,
+    stale_after_ms: Option<f64>,
+    window_size: Option<f64>,
+    max_label_value_length: Option<f64>,
+    max_labels: Option<f64>,
+    buckets: Option<Vec<f64>>,
+) -> i32 {
     let d = MetricsOptions::default();
-    let stale = option(options, "staleAfterMs");
-    let stale_after_ms = if stale.is_undefined() {
-        d.stale_after_ms
-    } else {
-        match stale.as_f64() {
+    let opts = (|| -> Result<MetricsOptions, Refusal> {
+        let stale_after_ms = match stale_after_ms {
+            None => d.stale_after_ms,
             Some(x) if x > 0.0 => x,
-            _ => {
+            Some(x) => {
                 return Err((
                     ErrorKind::Range,
                     format!(
                         "staleAfterMs must be a positive number or Infinity, got {}",
-                        describe(&stale)
+                        crate::num::Num(x)
                     ),
                 ))
             }
-        }
-    };
-    let given = option(options, "buckets");
-    let buckets = if given.is_undefined() {
-        d.buckets.clone()
-    } else {
-        let bad = || {
-            (
-                ErrorKind::Type,
-                "buckets must be an array of numbers".to_owned(),
-            )
         };
-        if !js_sys::Array::is_array(&given) {
-            return Err(bad());
-        }
-        let arr = js_sys::Array::from(&given);
-        let mut out = Vec::with_capacity(arr.length() as usize);
-        for v in arr.iter() {
-            out.push(v.as_f64().ok_or_else(bad)?);
-        }
-        out
-    };
-    Ok(MetricsOptions {
-        max_series_per_metric: count(
-            &option(options, "maxSeriesPerMetric"),
-            "maxSeriesPerMetric",
-            d.max_series_per_metric,
-        )?,
-        max_metrics: count(&option(options, "maxMetrics"), "maxMetrics", d.max_metrics)?,
-        stale_after_ms,
-        window_size: count(&option(options, "windowSize"), "windowSize", d.window_size)?,
-        buckets,
-        max_label_value_len: count(
-            &option(options, "maxLabelValueLength"),
-            "maxLabelValueLength",
-            d.max_label_value_len,
-        )?,
-        max_labels: count(&option(options, "maxLabels"), "maxLabels", d.max_labels)?,
-    })
-}
-
-/// Creates a registry from an options object (`{ maxSeriesPerMetric,
-/// maxMetrics, staleAfterMs, windowSize, buckets, maxLabelValueLength,
-/// maxLabels }`, each optional; `buckets: []` means `+Inf` alone). Returns
-/// its handle, or [`Status::Failed`].
-#[wasm_bindgen(js_name = engineMetricsNew)]
-pub fn metrics_new(options: JsValue) -> i32 {
-    let opts = match options_of(&options) {
+        Ok(MetricsOptions {
+            max_series_per_metric: count(
+                max_series_per_metric,
+                "maxSeriesPerMetric",
+                d.max_series_per_metric,
+            )?,
+            max_metrics: count(max_metrics, "maxMetrics", d.max_metrics)?,
+            stale_after_ms,
+            window_size: count(window_size, "windowSize", d.window_size)?,
+            buckets: buckets.unwrap_or_else(|| d.buckets.clone()),
+            max_label_value_len: count(
+                max_label_value_length,
+                "maxLabelValueLength",
+                d.max_label_value_len,
+            )?,
+            max_labels: count(max_labels, "maxLabels", d.max_labels)?,
+        })
+    })();
+    let opts = match opts {
         Ok(o) => o,
         Err((kind, message)) => return fail(kind, message),
     };
@@ -138,31 +116,24 @@ pub fn metrics_new(options: JsValue) -> i32 {
     }
 }
 
-/// A registry's settings the facade needs (its middleware fits label
-/// values to the limit).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Settings {
-    max_label_value_length: usize,
-    /// The families `recordResponseTime` writes (the facade records staged
-    /// response times before any other update of them).
-    response_time_gauge: &'static str,
-    response_time_histogram: &'static str,
+/// The settings of a registry the facade needs, in the out-buffer:
+/// `[maxLabelValueLength]`; 0 for no such registry.
+#[wasm_bindgen(js_name = engineMetricsSettings)]
+pub fn metrics_settings(handle: u32) -> u32 {
+    with_registry(handle, 0, |reg| {
+        out(&[reg.options().max_label_value_len as f64])
+    })
 }
 
-/// The settings of a registry, defaults applied: `{ maxLabelValueLength,
-/// responseTimeGauge, responseTimeHistogram }`.
-#[wasm_bindgen(js_name = engineMetricsSettings)]
-pub fn metrics_settings(handle: u32) -> JsValue {
-    with_registry(handle, None, |reg| {
-        Some(Settings {
-            max_label_value_length: reg.options().max_label_value_len,
-            response_time_gauge: crate::metrics::RESPONSE_TIME_GAUGE,
-            response_time_histogram: crate::metrics::RESPONSE_TIME_HISTOGRAM,
-        })
-    })
-    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
-    .unwrap_or(JsValue::UNDEFINED)
+/// The families `recordResponseTime` writes, `gauge\nhistogram` (the
+/// facade records staged response times before any other update of them).
+#[wasm_bindgen(js_name = engineMetricsWindowFamilies)]
+pub fn metrics_window_families() -> String {
+    format!(
+        "{}\n{}",
+        crate::metrics::RESPONSE_TIME_GAUGE,
+        crate::metrics::RESPONSE_TIME_HISTOGRAM
+    )
 }
 
 /// Drops a registry.
@@ -339,39 +310,40 @@ pub fn metrics_encode(handle: u32, now: f64, expire_budget: u32) -> String {
     })
 }
 
-/// What `getSnapshot()` reads of a registry.
-#[derive(Serialize)]
-struct Snapshot {
-    requests_total: f64,
-    requests_by_endpoint: Vec<(String, f64)>,
-    errors_total: f64,
-    errors_by_type: Vec<(String, f64)>,
-    response_time_avg: f64,
-    response_time_p95: f64,
-    response_time_p99: f64,
-    active_users: f64,
-    database_queries: f64,
+/// `getSnapshot()`'s numbers, in the out-buffer: `[requests_total,
+/// errors_total, response_time_avg, response_time_p95, response_time_p99,
+/// active_users, database_queries]`; 0 for no such registry.
+#[wasm_bindgen(js_name = engineMetricsSnapshot)]
+pub fn metrics_snapshot(handle: u32) -> u32 {
+    with_registry(handle, 0, |reg| {
+        out(&[
+            reg.family_sum("http_requests_total"),
+            reg.family_sum("http_errors_total"),
+            reg.unlabelled_value("response_time_ms"),
+            reg.percentile(95.0).unwrap_or(0.0),
+            reg.percentile(99.0).unwrap_or(0.0),
+            reg.family_sum("active_users"),
+            reg.family_sum("database_queries_total"),
+        ])
+    })
 }
 
-/// `getSnapshot()`, but `timestamp` (the facade's clock): by-label maps as
-/// `[value, sum]` pairs, so a label value such as `__proto__` is just data.
-#[wasm_bindgen(js_name = engineMetricsSnapshot)]
-pub fn metrics_snapshot(handle: u32) -> JsValue {
-    with_registry(handle, None, |reg| {
-        Some(Snapshot {
-            requests_total: reg.family_sum("http_requests_total"),
-            requests_by_endpoint: reg.sum_by_label("http_requests_total", "path"),
-            errors_total: reg.family_sum("http_errors_total"),
-            errors_by_type: reg.sum_by_label("http_errors_total", "error"),
-            response_time_avg: reg.unlabelled_value("response_time_ms"),
-            response_time_p95: reg.percentile(95.0).unwrap_or(0.0),
-            response_time_p99: reg.percentile(99.0).unwrap_or(0.0),
-            active_users: reg.family_sum("active_users"),
-            database_queries: reg.family_sum("database_queries_total"),
-        })
+/// Sums of `name`'s series by the value of `label` (sorted by value), as one
+/// string of records `<value length in UTF-16 units>:<value><sum>;` — a
+/// value may hold any character, so the facade cuts it by its length.
+#[wasm_bindgen(js_name = engineMetricsSumByLabel)]
+pub fn metrics_sum_by_label(handle: u32, name: &str, label: &str) -> String {
+    with_registry(handle, String::new(), |reg| {
+        let mut text = String::new();
+        for (value, sum) in reg.sum_by_label(name, label) {
+            crate::num::push_finite(&mut text, value.encode_utf16().count() as f64);
+            text.push(':');
+            text.push_str(&value);
+            crate::exposition::write_value(&mut text, sum);
+            text.push(';');
+        }
+        text
     })
-    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
-    .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `setHelp(name, help)`: a [`Status`].
@@ -391,32 +363,21 @@ pub fn metrics_reset(handle: u32) {
     with_registry(handle, (), Registry::reset);
 }
 
-/// A registry's sizes and counters.
-#[derive(Serialize)]
-struct Stats {
-    metrics_count: usize,
-    series_count: usize,
-    overflow_events: f64,
-    expired_series: f64,
-    response_times_count: usize,
-    heap_bytes_estimate: usize,
-}
-
-/// `getStats()`, or `undefined` for no such registry.
+/// `getStats()`, in the out-buffer: `[metrics_count, series_count,
+/// overflow_events, expired_series, response_times_count,
+/// heap_bytes_estimate]`; 0 for no such registry.
 #[wasm_bindgen(js_name = engineMetricsStats)]
-pub fn metrics_stats(handle: u32) -> JsValue {
-    with_registry(handle, None, |reg| {
-        Some(Stats {
-            metrics_count: reg.family_count(),
-            series_count: reg.series_count(),
-            overflow_events: reg.overflow_events() as f64,
-            expired_series: reg.expired_series() as f64,
-            response_times_count: reg.window_len(),
-            heap_bytes_estimate: reg.approx_heap_bytes(),
-        })
+pub fn metrics_stats(handle: u32) -> u32 {
+    with_registry(handle, 0, |reg| {
+        out(&[
+            reg.family_count() as f64,
+            reg.series_count() as f64,
+            reg.overflow_events() as f64,
+            reg.expired_series() as f64,
+            reg.window_len() as f64,
+            reg.approx_heap_bytes() as f64,
+        ])
     })
-    .and_then(|s| serde_wasm_bindgen::to_value(&s).ok())
-    .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Live registries and their estimated bytes.

@@ -6,7 +6,7 @@
 // is called with numbers only. A `get` hit is one `Map` lookup, one clock
 // read and one Wasm call taking and returning numbers.
 import { Radix } from '../../pkg/bounded_services_bg.js';
-import { engine, ex, isTrap, Lifecycle, memoryU32, recover, guarded, type InstanceFigures } from '../engine.js';
+import { engine, ex, isTrap, Lifecycle, memoryU32, outNumbers, recover, guarded, type InstanceFigures } from '../engine.js';
 import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
 import { checkResolution, clockOf, makeClock } from '../clock.js';
@@ -19,16 +19,7 @@ import type { BoundedCacheStats, CacheOptions, SetOptions } from './types.js';
 const SLOT_RADIX: number = Radix.Slot;
 const WHO = 'bounded-services/cache';
 
-/** A core's settings, defaults applied (src/bindings/cache.rs `Settings`). */
-interface Settings {
-  maxEntries: number;
-  maxBytes: number;
-  ttl: number;
-  maxKeyLength: number;
-  expireBudget: number;
-}
-
-/** A core's counters (src/bindings/cache.rs `Stats`). */
+/** A core's counters (src/bindings/cache.rs `cache_stats`). */
 interface CoreStats {
   hits: number;
   misses: number;
@@ -40,10 +31,19 @@ interface CoreStats {
   core_bytes: number;
 }
 
-/** Checks a number option only this facade uses (the core checks its own). */
-function facadeNumber(options: CacheOptions, name: 'loadTimeout' | 'maxPendingLoads', fallback: number): number {
-  const v = options[name] ?? fallback;
-  if (typeof v !== 'number') throw new TypeError(`${WHO}: option ${name} must be a number, got ${describe(v)}`);
+type NumberOption = 'maxEntries' | 'maxBytes' | 'ttl' | 'maxKeyLength' | 'expireBudget' | 'loadTimeout' | 'maxPendingLoads';
+
+/**
+ * A number option as given (`undefined` when absent). Its type is checked
+ * here (numbers reach the engine as f64, so only JavaScript can tell a
+ * string from a number); its range by whoever uses it: the core for its
+ * own options, this facade for `loadTimeout` and `maxPendingLoads`.
+ */
+function numberOption(options: CacheOptions, name: NumberOption): number | undefined {
+  const v = options[name];
+  if (v !== undefined && typeof v !== 'number') {
+    throw new TypeError(`${WHO}: option ${name} must be a number, got ${describe(v)}`);
+  }
   return v;
 }
 
@@ -108,8 +108,11 @@ export class BoundedCache<V = unknown> {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`${WHO}: options must be an object`);
     }
-    const loadTimeout = facadeNumber(options, 'loadTimeout', 10_000);
-    const maxPendingLoads = facadeNumber(options, 'maxPendingLoads', 1000);
+    for (const name of ['maxEntries', 'maxBytes', 'ttl', 'maxKeyLength', 'expireBudget'] as const) {
+      numberOption(options, name);
+    }
+    const loadTimeout = numberOption(options, 'loadTimeout') ?? 10_000;
+    const maxPendingLoads = numberOption(options, 'maxPendingLoads') ?? 1000;
     if (Number.isNaN(loadTimeout) || loadTimeout < 0) {
       throw new RangeError(`${WHO}: loadTimeout must be a number of ms >= 0, got ${loadTimeout}`);
     }
@@ -142,19 +145,24 @@ export class BoundedCache<V = unknown> {
   }
 
   #open(): void {
-    const h = wbg.engineCacheNew(this.#options);
+    const o = this.#options;
+    const h = wbg.engineCacheNew(o.maxEntries, o.maxBytes, o.ttl, o.maxKeyLength, o.expireBudget);
     if (h < 0) throw engineError(WHO);
     this.#h = h;
-    const settings = wbg.engineCacheSettings(h) as Settings;
-    this.#maxEntries = settings.maxEntries;
-    this.#maxBytes = settings.maxBytes;
-    this.#defaultTtl = settings.ttl;
-    this.#maxKeyLength = settings.maxKeyLength;
+    const [maxEntries, maxBytes, ttl, maxKeyLength] = outNumbers(ex.engineCacheSettings(h), 4) as [number, number, number, number];
+    this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
+    this.#defaultTtl = ttl;
+    this.#maxKeyLength = maxKeyLength;
     lifecycle.adopt(this, h);
   }
 
   #coreStats(): CoreStats {
-    return wbg.engineCacheStats(this.#h) as CoreStats;
+    const [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes] = outNumbers(
+      ex.engineCacheStats(this.#h),
+      8,
+    ) as [number, number, number, number, number, number, number, number];
+    return { hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes };
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */

@@ -6,7 +6,7 @@
 // expiry or `reset()` is detected (the Wasm side answers "stale") and
 // resolved again, never confused with another.
 import { MetricKind, SeriesUpdate, Status } from '../../pkg/bounded_services_bg.js';
-import { engine, ex, guarded, isTrap, Lifecycle, recover, type InstanceFigures } from '../engine.js';
+import { engine, ex, guarded, isTrap, Lifecycle, outNumbers, recover, type InstanceFigures } from '../engine.js';
 import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
 import { describe } from '../describe.js';
@@ -31,18 +31,27 @@ function disposedError(): Error {
   return new Error(`${WHO}: this collector was disposed; use a live one`);
 }
 
-/** What the engine's snapshot holds (src/bindings/metrics.rs `Snapshot`). */
-interface EngineSnapshot extends Omit<MetricsSnapshot, 'requests_by_endpoint' | 'errors_by_type' | 'timestamp'> {
-  requests_by_endpoint: [string, number][];
-  errors_by_type: [string, number][];
+/** Exposition spelling of a sum, back to a number. */
+function sumOf(text: string): number {
+  return text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);
 }
 
-type CollectorStats = ReturnType<MetricsCollector['getStats']>;
-
-/** `[value, sum]` pairs as an object without prototype (`__proto__` is just a key). */
-function byLabel(pairs: [string, number][]): Record<string, number> {
+/**
+ * `engineMetricsSumByLabel`'s records (`<length>:<value><sum>;`, the value
+ * cut by its length: it may hold any character) as an object without
+ * prototype (`__proto__` is just a key).
+ */
+function byLabel(records: string): Record<string, number> {
   const out = Object.create(null) as Record<string, number>;
-  for (const [k, v] of pairs) out[k] = v;
+  let i = 0;
+  while (i < records.length) {
+    const colon = records.indexOf(':', i);
+    const start = colon + 1;
+    const end = start + Number(records.slice(i, colon));
+    const semi = records.indexOf(';', end);
+    out[records.slice(start, end)] = sumOf(records.slice(end, semi));
+    i = semi + 1;
+  }
   return out;
 }
 
@@ -95,11 +104,25 @@ function keptOptions(options: MetricsOptions): MetricsOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${WHO}: options must be an object`);
   }
+  // Types only (numbers reach the engine as f64); the core checks ranges.
+  for (const name of ['maxSeriesPerMetric', 'maxMetrics', 'windowSize', 'maxLabelValueLength', 'maxLabels'] as const) {
+    const v = options[name];
+    if (v !== undefined && typeof v !== 'number') {
+      throw new RangeError(`${WHO}: option ${name} must be a positive integer, got ${describe(v)}`);
+    }
+  }
+  const stale = options.staleAfterMs;
+  if (stale !== undefined && typeof stale !== 'number') {
+    throw new RangeError(`${WHO}: staleAfterMs must be a positive number or Infinity, got ${describe(stale)}`);
+  }
+  const b = options.buckets;
+  if (b !== undefined && (!Array.isArray(b) || b.some((x) => typeof x !== 'number'))) {
+    throw new TypeError(`${WHO}: buckets must be an array of numbers`);
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`${WHO}: option now must be a function returning milliseconds`);
   }
-  const b = options.buckets;
-  return { ...options, ...(Array.isArray(b) ? { buckets: [...b] } : {}) };
+  return { ...options, ...(b === undefined ? {} : { buckets: [...b] }) };
 }
 
 /** Frees the registry of a collector the garbage collector took. */
@@ -180,16 +203,20 @@ export class MetricsCollector {
 
   #create(o: MetricsOptions): number {
     engine();
-    const h = wbg.engineMetricsNew(o);
+    const h = wbg.engineMetricsNew(
+      o.maxSeriesPerMetric,
+      o.maxMetrics,
+      o.staleAfterMs,
+      o.windowSize,
+      o.maxLabelValueLength,
+      o.maxLabels,
+      o.buckets === undefined ? undefined : new Float64Array(o.buckets),
+    );
     if (h < 0) throw engineError(WHO);
-    const settings = wbg.engineMetricsSettings(h) as {
-      maxLabelValueLength: number;
-      responseTimeGauge: string;
-      responseTimeHistogram: string;
-    };
-    this.#labelLimit = settings.maxLabelValueLength;
-    this.#windowGauge = settings.responseTimeGauge;
-    this.#windowHistogram = settings.responseTimeHistogram;
+    this.#labelLimit = outNumbers(ex.engineMetricsSettings(h), 1)[0] as number;
+    const [gauge, histogram] = wbg.engineMetricsWindowFamilies().split('\n') as [string, string];
+    this.#windowGauge = gauge;
+    this.#windowHistogram = histogram;
     return h;
   }
 
@@ -472,11 +499,19 @@ export class MetricsCollector {
   getSnapshot(): MetricsSnapshot {
     this.#flush();
     return guarded(() => {
-      const e = wbg.engineMetricsSnapshot(this.#registry()) as EngineSnapshot;
+      const reg = this.#registry();
+      const [requests_total, errors_total, response_time_avg, response_time_p95, response_time_p99, active_users, database_queries] =
+        outNumbers(ex.engineMetricsSnapshot(reg), 7) as [number, number, number, number, number, number, number];
       return {
-        ...e,
-        requests_by_endpoint: byLabel(e.requests_by_endpoint),
-        errors_by_type: byLabel(e.errors_by_type),
+        requests_total,
+        requests_by_endpoint: byLabel(wbg.engineMetricsSumByLabel(reg, 'http_requests_total', 'path')),
+        errors_total,
+        errors_by_type: byLabel(wbg.engineMetricsSumByLabel(reg, 'http_errors_total', 'error')),
+        response_time_avg,
+        response_time_p95,
+        response_time_p99,
+        active_users,
+        database_queries,
         // The snapshot's time is read now (the staleness clock may be the
         // turn's), unless a clock was injected.
         timestamp: this.#options.now ? this.#now() : Date.now(),
@@ -533,7 +568,11 @@ export class MetricsCollector {
     heap_bytes_estimate: number;
   } {
     this.#flush();
-    return guarded(() => wbg.engineMetricsStats(this.#registry()) as CollectorStats);
+    return guarded(() => {
+      const [metrics_count, series_count, overflow_events, expired_series, response_times_count, heap_bytes_estimate] =
+        outNumbers(ex.engineMetricsStats(this.#registry()), 6) as [number, number, number, number, number, number];
+      return { metrics_count, series_count, overflow_events, expired_series, response_times_count, heap_bytes_estimate };
+    });
   }
 
   /** @internal The longest label value this collector accepts (UTF-8 bytes). */
