@@ -31,12 +31,10 @@ export type EngineExports = typeof Raw & {
   __wbindgen_start?(): void;
 };
 
-/** What `getMemoryStats()` learns from one live cache or collector. */
+/** What `getMemoryStats()` learns from a module-level cache or collector. */
 export type InstanceFigures =
   | {
       kind: 'cache';
-      /** The module-level cache of `bounded-services/cache`. */
-      isDefault: boolean;
       entries: number;
       maxEntries: number;
       keyBytes: number;
@@ -45,8 +43,6 @@ export type InstanceFigures =
     }
   | {
       kind: 'metrics';
-      /** The module-level `metricsCollector`. */
-      isDefault: boolean;
       metrics: number;
       series: number;
       responseTimes: number;
@@ -57,7 +53,7 @@ export type InstanceFigures =
 export interface Tracked {
   /** Called after the instance was replaced: drop every handle, start anew. */
   onEngineReset(): void;
-  /** Its figures for `getMemoryStats()`. */
+  /** Its figures for `getMemoryStats()` (asked of module-level instances). */
   figures(): InstanceFigures;
 }
 
@@ -112,8 +108,8 @@ interface Held {
 
 /**
  * The lifecycle of one kind of facade object (caches, collectors): which
- * live objects hold a handle (rebuilt after a trap, counted by
- * `getMemoryStats()`), and freeing a handle at once (`dispose`) or when the
+ * live objects hold a handle (rebuilt after a trap), and freeing a handle
+ * at once (`dispose`) or when the
  * garbage collector takes its object. A handle of an instance since
  * replaced (after a trap) is never freed: on the new instance the same
  * number may be a live object's.

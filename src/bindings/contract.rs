@@ -12,7 +12,7 @@ pub enum Status {
     Ok = 0,
     /// A metrics series handle that is no longer valid: resolve it again.
     Stale = -1,
-    /// Refused: the error waits in `engineTakeError()`.
+    /// Refused: the error waits in `engineErrorKind()` and `engineTakeErrorMessage()`.
     Failed = -2,
 }
 

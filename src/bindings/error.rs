@@ -1,7 +1,7 @@
 //! The error protocol: a refused call returns [`Status::Failed`] and keeps
-//! its error here until the facade takes it with `engineTakeError()` and
-//! throws it as a `TypeError`, `RangeError` or `Error` with the core's
-//! message.
+//! its error here until the facade reads it (`engineErrorKind()`, then
+//! `engineTakeErrorMessage()`) and throws it as a `TypeError`, `RangeError`
+//! or `Error` with the core's message.
 
 use super::contract::{ErrorKind, Status};
 use std::cell::RefCell;

@@ -22,7 +22,7 @@ fn with_registry<R>(handle: u32, default: R, f: impl FnOnce(&mut Registry) -> R)
 
 /// The status of a refused call: [`Status::Stale`] for a series handle that
 /// is no longer valid (the facade resolves it again), else
-/// [`Status::Failed`] with the core's error kept for `engineTakeError`.
+/// [`Status::Failed`] with the core's error kept for `engineTakeErrorMessage`.
 fn refuse(e: &MetricsError) -> i32 {
     if matches!(e, MetricsError::StaleHandle) {
         return Status::Stale as i32;

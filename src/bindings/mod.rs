@@ -19,7 +19,7 @@
 //!   hand.
 //! - One error protocol ([`error`]): a call that fails returns
 //!   [`Status::Failed`](contract::Status::Failed) and leaves its error (a
-//!   kind and the core's message) for `engineTakeError`.
+//!   kind and the core's message) for `engineErrorKind`/`engineTakeErrorMessage`.
 //!
 //! Cores and registries are addressed by small integer handles
 //! ([`handles`]). No input a caller can pass reaches a panic.

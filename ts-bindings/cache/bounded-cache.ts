@@ -58,19 +58,6 @@ const ABSENT: unique symbol = Symbol('absent');
 
 const lifecycle = new Lifecycle((h) => ex.engineCacheFree(h));
 
-/** Marks the next cache constructed as the module-level one. */
-let makingDefault = false;
-
-/** @internal The module-level cache of `bounded-services/cache`. */
-export function makeDefaultCache(options: CacheOptions): BoundedCache {
-  makingDefault = true;
-  try {
-    return new BoundedCache(options);
-  } finally {
-    makingDefault = false;
-  }
-}
-
 /**
  * A bounded TTL cache: string keys, any values (kept by reference), at most
  * `maxEntries` entries and `maxBytes` bytes, LRU eviction, expiry reclaimed
@@ -95,7 +82,6 @@ export class BoundedCache<V = unknown> {
   readonly #now: () => number;
   readonly #sizeOf: ((value: unknown, key: string) => number) | undefined;
   readonly #options: Readonly<CacheOptions>;
-  readonly #isDefault = makingDefault;
 
   /**
    * The core checks and resolves the options it owns (`maxEntries`,
@@ -177,7 +163,6 @@ export class BoundedCache<V = unknown> {
     const m = this.memoryBytes();
     return {
       kind: 'cache',
-      isDefault: this.#isDefault,
       entries: this.#keyToSlot.size,
       maxEntries: this.#maxEntries,
       keyBytes: m.key_bytes,

@@ -1,14 +1,14 @@
 // The original module's surface: functions on one module-level cache per
 // isolate, made on first use (importing the package creates nothing).
 import { provideDefault } from '../engine.js';
-import { BoundedCache, makeDefaultCache } from './bounded-cache.js';
+import { BoundedCache } from './bounded-cache.js';
 import type { BoundedCacheStats, CacheOptions, SetOptions } from './types.js';
 
 let defaultCache: BoundedCache | undefined;
 
 /** The module-level cache (what `get`, `set`, ... use). */
 export function getDefaultCache(): BoundedCache {
-  defaultCache ??= makeDefaultCache({});
+  defaultCache ??= new BoundedCache({});
   return defaultCache;
 }
 
@@ -21,7 +21,7 @@ provideDefault('cache', getDefaultCache);
  * `getDefaultCache()`) throw from then on: call it once at start-up.
  */
 export function configure(options: CacheOptions): void {
-  const next = makeDefaultCache(options);
+  const next = new BoundedCache(options);
   defaultCache?.dispose();
   defaultCache = next;
 }

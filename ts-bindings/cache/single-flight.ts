@@ -26,8 +26,6 @@ export class SingleFlight {
   readonly #flights = new Map<string, Flight>();
   readonly #timeoutMs: number;
   readonly #maxShared: number;
-  /** Unshared loads running. */
-  #unshared = 0;
   /** Writes seen while any load ran (what unshared loads compare). */
   #writes = 0;
   /**
@@ -114,7 +112,6 @@ export class SingleFlight {
   #unsharedLoad<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     const writes = this.#writes;
     this.busy++;
-    this.#unshared++;
     return (async () => {
       try {
         const value = await loader();
@@ -122,7 +119,6 @@ export class SingleFlight {
         return value;
       } finally {
         this.busy--;
-        this.#unshared--;
       }
     })();
   }

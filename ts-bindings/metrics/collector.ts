@@ -257,7 +257,6 @@ export class MetricsCollector {
     const s = this.getStats();
     return {
       kind: 'metrics',
-      isDefault: this.#isDefault,
       metrics: s.metrics_count,
       series: s.series_count,
       responseTimes: s.response_times_count,
