@@ -125,6 +125,11 @@ export class BoundedCache<V = unknown> {
       (Number.isFinite(this.#maxBytes) ? (v, k) => approximateSize(v, k) : undefined);
   }
 
+  /** The longest key it stores, in UTF-16 code units (`maxKeyLength` as resolved). */
+  get maxKeyLength(): number {
+    return this.#maxKeyLength;
+  }
+
   /** The options this cache was made with. */
   get options(): Readonly<CacheOptions> {
     return this.#options;

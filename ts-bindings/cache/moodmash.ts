@@ -27,7 +27,7 @@ function escapeRegExp(s: string): string {
  * `^(?:p1|p2):<id>(?::|$)`. The original's unanchored patterns let user 1's
  * invalidation delete user 12's keys; the id is also regex-escaped.
  */
-function idPattern(prefixes: string, id: number | string): string {
+export function idPattern(prefixes: string, id: number | string): string {
   return `^(?:${prefixes}):${escapeRegExp(String(id))}(?::|$)`;
 }
 

@@ -44,6 +44,11 @@ export class SingleFlight {
     return this.#flights.size;
   }
 
+  /** Whether a load of `key` is in flight and shared. */
+  has(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
   /** A write to `key` landed: a load in flight for it must not store. */
   written(key: string): void {
     this.#writes++;
