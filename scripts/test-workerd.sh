@@ -14,7 +14,9 @@
 #   3. trap recovery: examples/trap-worker loads the test-trap core, traps
 #      it through a route, and must keep serving;
 #   4. Vitest inside workerd (tests/workerd-vitest): fake timers and the
-#      per-turn clock, as an app's own tests run them.
+#      per-turn clock, as an app's own tests run them;
+#   5. the tiered cache (tests/workerd-tiered): two workers in one
+#      `wrangler dev` sharing a KV namespace and the Cache API.
 # Every server is stopped by its process id, also on failure.
 # Needs scripts/setup.sh to have run (npm ci at the root, promtool,
 # prometheus_client); runs `npm ci` in the example itself.
@@ -262,10 +264,26 @@ vitest_in_workerd() {
   (cd "$dir" && timeout 300 node node_modules/vitest/vitest.mjs run --reporter=verbose 2>&1 | sed 's/^/  /')
 }
 
+tiered_in_workerd() {
+  step "tiered cache in workerd (tests/workerd-tiered): two workers, miniflare's Cache API and KV"
+  local dir=$ROOT/tests/workerd-tiered
+  # The workers import the package by name: link it as an installed package would be.
+  mkdir -p "$dir/node_modules"
+  ln -sfn ../../.. "$dir/node_modules/bounded-services"
+  rm -rf "$WORK/tiered-state"
+  start_server "$WORK/tiered.log" /stats "$dir" -- dev -c "$dir/a.toml" -c "$dir/b.toml" --persist-to "$WORK/tiered-state"
+  if ! timeout 120 node "$dir/driver.mjs" "$BASE"; then
+    grep -iE 'error|warn' "$WORK/tiered.log" | sed 's/\x1b\[[0-9;]*m//g' | head -20 >&2 || true
+    fail "tiered cache checks failed"
+  fi
+  stop_server
+}
+
 part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
 part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
 part "trap recovery" trap_recovery
 part "Vitest inside workerd" vitest_in_workerd
+part "tiered cache in workerd" tiered_in_workerd
 
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf '\n---- workerd tests FAILED: %s\n' "$(IFS=,; echo "${FAILED[*]}" | sed 's/,/, /g')"
