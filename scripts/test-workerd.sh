@@ -171,6 +171,21 @@ run_target() {
   code=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/api/boom")
   [ "$code" = 500 ] || fail "GET /api/boom answered $code"
   echo "  ok   miss, hit, invalidation on POST, 500 from the failing route"
+  # A key of this run only: the stores persist under .wrangler/ across targets and runs.
+  local tk="smoke-$name-$$-$RANDOM"
+  curl -fsS "$BASE/api/tiered/moods/$tk" -o /dev/null -D "$WORK/t1" || fail "GET /api/tiered/moods/$tk"
+  curl -fsS "$BASE/api/tiered/moods/$tk" -o /dev/null -D "$WORK/t2" || fail "GET /api/tiered/moods/$tk (2)"
+  curl -fsS -X POST "$BASE/api/tiered/moods/$tk" -o /dev/null || fail "POST /api/tiered/moods/$tk"
+  curl -fsS "$BASE/api/tiered/moods/$tk" -o /dev/null -D "$WORK/t3" || fail "GET /api/tiered/moods/$tk (3)"
+  grep -qi '^x-cache: MISS' "$WORK/t1" && grep -qi '^x-cache: HIT' "$WORK/t2" && grep -qi '^x-cache: MISS' "$WORK/t3" \
+    || fail "tiered route: expected MISS, HIT, MISS after the POST"
+  curl -fsS "$BASE/api/tiered/stats" -o "$WORK/tstats.json"
+  node -e '
+    const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const bad = s.tiers.slice(1).filter((t) => t.errors + t.timeouts + t.write_errors > 0);
+    if (s.tiers[0].hits !== 1 || s.loads !== 2 || bad.length) { console.error("FAIL: tiered stats", JSON.stringify(s)); process.exit(1); }
+    console.log(`  ok   tiered route through ${s.tiers.map((t) => t.tier).join(" -> ")}: MISS, HIT, MISS after the POST; stores written ${s.tiers.slice(1).map((t) => t.writes).join("/")} times, no store errors`);
+  ' "$WORK/tstats.json" || fail "tiered stats"
   curl -fsS "$BASE/metrics" -o "$WORK/$name.before.txt"
 
   step "$name: warm-up load ($WARMUP_REQUESTS requests, concurrency $CONCURRENCY, limit ${TIME_LIMIT}s)"
@@ -280,7 +295,7 @@ tiered_in_workerd() {
 }
 
 part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
-part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01
+part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01 --kv MOODS_KV
 part "trap recovery" trap_recovery
 part "Vitest inside workerd" vitest_in_workerd
 part "tiered cache in workerd" tiered_in_workerd

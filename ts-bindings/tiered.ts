@@ -4,7 +4,7 @@
 // implementations are under ./tiered/).
 export { TieredCache } from './tiered/tiered-cache.js';
 export { CacheApiStore, KvStore, MemoryStore } from './tiered/stores.js';
-export type { CacheApiStoreOptions, CacheLike, KvNamespaceLike, KvStoreOptions, MemoryStoreOptions } from './tiered/stores.js';
+export type { CacheApiStoreOptions, CacheLike, CacheResponseLike, KvNamespaceLike, KvStoreOptions, MemoryStoreOptions } from './tiered/stores.js';
 export { jsonCodec } from './tiered/codec.js';
 export { tieredInvalidation, type TieredInvalidation } from './tiered/invalidation.js';
 export type {

@@ -21,6 +21,8 @@ ROUTE_PATTERNS = {
     "/api/moods/:userId",
     "/api/boom",
     "/api/cache/stats",
+    "/api/tiered/moods/:userId",
+    "/api/tiered/stats",
     "/api/clock",
     "/api/health/memory",
     "/metrics",

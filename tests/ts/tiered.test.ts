@@ -492,13 +492,18 @@ describe('tiered: the built-in stores', () => {
   it('CacheApiStore: requests under baseUrl, max-age from the entry life', async () => {
     const seen: { url: string; cc: string | null }[] = [];
     const data = new Map<string, string>();
+    // Shaped as the Cache API is (a Cache takes a Request or a URL string).
     const fake = {
-      match: async (r: Request) => (data.has(r.url) ? new Response(data.get(r.url)) : undefined),
-      put: async (r: Request, res: Response) => {
-        seen.push({ url: r.url, cc: res.headers.get('Cache-Control') });
-        data.set(r.url, await res.text());
+      match: async (r: Request | string) => {
+        const url = typeof r === 'string' ? r : r.url;
+        return data.has(url) ? new Response(data.get(url)) : undefined;
       },
-      delete: async (r: Request) => data.delete(r.url),
+      put: async (r: Request | string, res: Response) => {
+        const url = typeof r === 'string' ? r : r.url;
+        seen.push({ url, cc: res.headers.get('Cache-Control') });
+        data.set(url, await res.text());
+      },
+      delete: async (r: Request | string) => data.delete(typeof r === 'string' ? r : r.url),
     };
     const c = clock();
     const store = new CacheApiStore({ cache: fake, baseUrl: 'https://cache.example.com/moods/' });

@@ -45,6 +45,18 @@ import {
 } from 'bounded-services/metrics';
 import * as all from 'bounded-services';
 import { boundedServicesWasm } from 'bounded-services/vite';
+import {
+  CacheApiStore,
+  KvStore,
+  MemoryStore,
+  TieredCache,
+  jsonCodec,
+  tieredInvalidation,
+  type Codec,
+  type KvNamespaceLike,
+  type TieredStats,
+  type TierStore,
+} from 'bounded-services/tiered';
 
 interface MoodStats {
   average: number;
@@ -135,6 +147,33 @@ const rootGet: unknown = all.cache.get('k');
 const rootMetrics: MetricsCollector = all.metrics.metricsCollector;
 const defaultCache: BoundedCache = getDefaultCache();
 
+// The tiered cache over a KV binding, the Cache API and a store of one's own.
+declare const kvBinding: KvNamespaceLike;
+declare const ctx: { waitUntil(p: Promise<unknown>): void };
+const d1Store: TierStore = {
+  name: 'd1',
+  maxKeyBytes: 1024,
+  get: async (_key: string) => null,
+  put: async (_key: string, _text: string, _ttl: number) => {},
+  delete: async (_key: string) => true,
+};
+const codec: Codec = jsonCodec;
+const tiered = new TieredCache<MoodStats>({
+  name: 'moods',
+  l1: { maxEntries: 100, ttl: 30 },
+  stores: [new CacheApiStore({ cache: 'moods' }), new KvStore({ namespace: () => kvBinding, prefix: 'm:' }), d1Store, new MemoryStore()],
+  ttl: 60,
+  staleWhileRevalidate: 30,
+  staleIfError: 600,
+  negativeTtl: 5,
+  codec,
+  metrics: own,
+});
+const loadedStats: Promise<MoodStats | null> = tiered.getOrLoad('k', async () => ({ average: 1, count: 1 }), { ctx, ttl: 10 });
+const tieredStats: TieredStats = tiered.getStats();
+const kvWrites: number | undefined = tieredStats.tiers[1]?.writes;
+const invalidated: Promise<void> = tieredInvalidation(tiered).onMoodChange(1);
+
 // The Vite plugin's object, as a plugin list entry.
 const plugin = boundedServicesWasm();
 const pluginName: string = plugin.name;
@@ -142,5 +181,5 @@ const pluginName: string = plugin.name;
 export const used = [
   rate, maxBytes, present, peeked, remaining, a, n, deleted, keys, entry, cacheControl, pragma, asRecord, init,
   p95, byEndpoint, text, contentType, overflow, metric, mw, mw2, mw3, sizeNow, live, trapped, viaRoot, rootGet,
-  rootMetrics, defaultCache, pluginName,
+  rootMetrics, defaultCache, pluginName, loadedStats, kvWrites, invalidated,
 ];

@@ -14,11 +14,21 @@ export interface KvNamespaceLike {
   delete(key: string): Promise<void>;
 }
 
-/** What a Cache API `Cache` offers that {@link CacheApiStore} uses. */
+/** What {@link CacheApiStore} reads of a cached `Response`. */
+export interface CacheResponseLike {
+  text(): Promise<string>;
+}
+
+/**
+ * What a Cache API `Cache` offers that {@link CacheApiStore} uses: requests
+ * are given as URL strings, as `Cache` accepts, and `put` is given a
+ * `Response` the store makes. (Declared without the DOM's types, so the
+ * package's types need only ES2022; a `Cache` is assignable to it.)
+ */
 export interface CacheLike {
-  match(request: Request): Promise<Response | undefined>;
-  put(request: Request, response: Response): Promise<void>;
-  delete(request: Request): Promise<boolean>;
+  match(url: string): Promise<CacheResponseLike | undefined>;
+  put(url: string, response: CacheResponseLike): Promise<void>;
+  delete(url: string): Promise<boolean>;
 }
 
 type Lazy<T> = T | (() => T | Promise<T>);
@@ -180,13 +190,13 @@ export class CacheApiStore implements TierStore {
     return cache;
   }
 
-  #request(key: string): Request {
-    return new Request(this.#base + encodeURIComponent(key));
+  #url(key: string): string {
+    return this.#base + encodeURIComponent(key);
   }
 
   async get(key: string): Promise<string | null> {
     const cache = await this.#open();
-    const r = await cache.match(this.#request(key));
+    const r = await cache.match(this.#url(key));
     return r ? r.text() : null;
   }
 
@@ -195,14 +205,14 @@ export class CacheApiStore implements TierStore {
     const seconds = Math.min(ttl, this.#maxTtl, MAX_AGE_CAP);
     const maxAge = Math.max(1, Math.ceil(seconds));
     await cache.put(
-      this.#request(key),
+      this.#url(key),
       new Response(text, { headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': `max-age=${maxAge}` } }),
     );
   }
 
   async delete(key: string): Promise<boolean> {
     const cache = await this.#open();
-    return cache.delete(this.#request(key));
+    return cache.delete(this.#url(key));
   }
 }
 

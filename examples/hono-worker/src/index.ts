@@ -19,6 +19,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from 'bounded-services/metrics';
 import { trapStats } from 'bounded-services';
+import { CacheApiStore, KvStore, TieredCache, tieredInvalidation, type KvNamespaceLike } from 'bounded-services/tiered';
 
 /** The cache's entry bound: small, so the bound shows under load. */
 const CACHE_MAX_ENTRIES = 500;
@@ -60,7 +61,28 @@ async function loadMoods(userId: string): Promise<{ userId: string; moods: Mood[
   return { userId, moods, loadedAt: Date.now() };
 }
 
-const app = new Hono();
+// The same reads through tiers: this isolate's bounded cache, then the
+// data centre's Cache API, then KV (shared by every isolate everywhere),
+// then the database. Fresh for 5 minutes; for a minute after that a stale
+// value is served while one background refresh runs; for an hour after
+// that a stale value is served if the database fails. Bindings arrive with
+// each request, so the KV store reads its namespace lazily.
+interface Bindings {
+  MOODS_KV?: KvNamespaceLike;
+}
+let bindings: Bindings = {};
+const tieredMoods = new TieredCache({
+  name: 'moods',
+  l1: { maxEntries: CACHE_MAX_ENTRIES },
+  stores: [new CacheApiStore(), new KvStore({ namespace: () => bindings.MOODS_KV as KvNamespaceLike, prefix: 'moods:' })],
+  ttl: CacheTTL.MEDIUM,
+  staleWhileRevalidate: 60,
+  staleIfError: 3600,
+  metrics: metricsCollector,
+});
+const tieredInvalidate = tieredInvalidation(tieredMoods);
+
+const app = new Hono<{ Bindings: Bindings }>();
 
 // Every route is measured; the path label is the route pattern.
 app.use('*', metricsMiddleware());
@@ -72,6 +94,9 @@ app.get('/', (c) =>
       'GET /api/moods/:userId',
       'POST /api/moods/:userId',
       'GET /api/boom',
+      'GET /api/tiered/moods/:userId',
+      'POST /api/tiered/moods/:userId',
+      'GET /api/tiered/stats',
       'GET /api/cache/stats',
       'GET /api/clock',
       'GET /api/health/memory',
@@ -98,6 +123,27 @@ app.post('/api/moods/:userId', async (c) => {
   CacheInvalidation.onMoodChange(userId);
   return c.json({ ok: true, userId, mood: body.mood ?? 'calm' }, 201);
 });
+
+app.get('/api/tiered/moods/:userId', async (c) => {
+  bindings = c.env;
+  const userId = c.req.param('userId');
+  const before = dbReads;
+  const data = await tieredMoods.getOrLoad(CacheKeys.userMoods(userId), () => loadMoods(userId), { ctx: c.executionCtx });
+  c.header('X-Cache', dbReads === before ? 'HIT' : 'MISS');
+  return c.json(data);
+});
+
+app.post('/api/tiered/moods/:userId', async (c) => {
+  bindings = c.env;
+  const userId = c.req.param('userId');
+  dbWrites++;
+  await sleep(DB_LATENCY_MS);
+  // Deletes in this isolate's cache, the Cache API and KV.
+  await tieredInvalidate.onMoodChange(userId);
+  return c.json({ ok: true, userId }, 201);
+});
+
+app.get('/api/tiered/stats', (c) => c.json(tieredMoods.getStats()));
 
 // A route that fails, so the error counters have something to count.
 app.get('/api/boom', () => {
