@@ -194,6 +194,22 @@ describe('tiered: stale-while-revalidate', () => {
     assert.equal(await b.getOrLoad('k', l.fn), 'new');
   });
 
+  it('a refresh whose loader never settles is let go at loadTimeout', async () => {
+    const c = clock();
+    const cache = new TieredCache({ now: c.now, ttl: 10, staleWhileRevalidate: 30, loadTimeout: 50 });
+    await cache.getOrLoad('k', async () => 'v1');
+    c.advance(15);
+    const handed: Promise<unknown>[] = [];
+    assert.equal(await cache.getOrLoad('k', () => new Promise<string>(() => {}), { ctx: { waitUntil: (p) => void handed.push(p) } }), 'v1');
+    assert.equal(cache.getStats().pending_background, 1);
+    await Promise.all(handed); // settles although the loader never does
+    await cache.idle();
+    assert.equal(cache.getStats().pending_background, 0);
+    assert.equal(await cache.getOrLoad('k', async () => 'v2'), 'v1', 'still stale-served: the refresh is dropped after loadTimeout');
+    await cache.idle();
+    assert.equal(await cache.getOrLoad('k', async () => 'v3'), 'v2');
+  });
+
   it('a failed refresh caches nothing and keeps serving stale within the window', async () => {
     const c = clock();
     const cache = new TieredCache({ now: c.now, ttl: 10, staleWhileRevalidate: 30 });

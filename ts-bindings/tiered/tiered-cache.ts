@@ -128,6 +128,7 @@ export class TieredCache<V = unknown> {
   readonly #defaults: Settings;
   readonly #negativeTtl: number;
   readonly #timeoutMs: number;
+  readonly #loadTimeoutMs: number;
   readonly #codec: Codec;
   readonly #metrics: MetricsCollector | undefined;
   readonly #name: string;
@@ -191,7 +192,8 @@ export class TieredCache<V = unknown> {
     if (!Number.isInteger(maxPendingLoads) || maxPendingLoads < 1) {
       throw new RangeError(`${WHO}: maxPendingLoads must be an integer >= 1`);
     }
-    this.#loads = new SingleFlight(Math.min(loadTimeout, 2_147_483_647), maxPendingLoads);
+    this.#loadTimeoutMs = Math.min(loadTimeout, 2_147_483_647);
+    this.#loads = new SingleFlight(this.#loadTimeoutMs, maxPendingLoads);
     // Made last: nothing above can throw after it holds Wasm state.
     this.#l1 = new BoundedCache<Entry>({ now: this.#now, ...l1 });
   }
@@ -496,7 +498,10 @@ export class TieredCache<V = unknown> {
           this.#count('tiered_cache_refreshes_total', { result: 'error' });
         },
       );
-    this.#inBackground(ctx, p);
+    // A loader that never settles must not hold the background set (nor the
+    // request's waitUntil) for ever: the refresh is let go at loadTimeout
+    // plus what its store calls may take, as the single flight lets it go.
+    this.#inBackground(ctx, p, this.#loadTimeoutMs + this.#timeoutMs * (this.#stores.length + 1));
   }
 
   // -- entries -------------------------------------------------------------
@@ -563,8 +568,14 @@ export class TieredCache<V = unknown> {
     return next;
   }
 
-  #inBackground(ctx: WaitUntil | undefined, p: Promise<unknown>): void {
-    const task = p.then(
+  /** Runs `p` as background work (counted, handed to `ctx.waitUntil`), for at most `limitMs` when given. */
+  #inBackground(ctx: WaitUntil | undefined, p: Promise<unknown>, limitMs?: number): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bounded =
+      limitMs === undefined
+        ? p
+        : Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]).finally(() => clearTimeout(timer));
+    const task = bounded.then(
       () => undefined,
       () => undefined,
     );
