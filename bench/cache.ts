@@ -2,7 +2,7 @@
 // get hit / miss at 1000 and 100k entries, set of new keys at capacity,
 // getOrLoad hit, delPattern over 10k keys.
 // Run by bench/node.ts (node --expose-gc --import tsx).
-import { BoundedCache } from 'bounded-services/cache';
+import { BoundedCache, type EvictionPolicy } from 'bounded-services/cache';
 import { LRUCache } from 'lru-cache';
 import { TTLCache } from '@isaacs/ttlcache';
 import { do_not_optimize } from 'mitata';
@@ -42,6 +42,25 @@ function bsTurnImpl(maxEntries: number): Impl {
   };
 }
 
+/** The cache under another eviction policy than the default. */
+function bsPolicyImpl(maxEntries: number, policy: EvictionPolicy): Impl {
+  const c = new BoundedCache({ maxEntries, policy });
+  return {
+    name: `${SUBJECT} (policy: '${policy}')`,
+    get: (k) => c.get(k),
+    set: (k, v) => c.set(k, v, TTL_S),
+    note: 'same cache, another eviction policy',
+  };
+}
+
+/** The policies other than the default, for the rows beside it. */
+function otherPolicies(): EvictionPolicy[] {
+  const probe = new BoundedCache({ maxEntries: 1 });
+  const d = probe.getStats().policy;
+  probe.dispose();
+  return (['lru', 's3-fifo', 'w-tinylfu', 'adaptive'] as const).filter((p) => p !== d);
+}
+
 function modelImpl(name: string, c: OriginalCache, note?: string): Impl {
   return { name, get: (k) => c.get(k), set: (k, v) => c.set(k, v, TTL_S), note };
 }
@@ -57,6 +76,7 @@ function impls(n: number): Impl[] {
     bsImpl(n),
     bsImpl(n, () => t),
     bsTurnImpl(n),
+    ...otherPolicies().map((p) => bsPolicyImpl(n, p)),
     modelImpl('original', createOriginalCache()),
     modelImpl('fixed original', createFixedCache({ maxSize: n }), fixedNote),
     { name: 'Map', get: (k) => map.get(k), set: (k, v) => void map.set(k, v as object), note: 'no TTL, no bound' },

@@ -76,6 +76,22 @@ const scenarios: Record<string, { kind: 'cache' | 'metrics'; impl: string; note:
       return { ...r, wasm: await wasmBytes() };
     },
   },
+  ...Object.fromEntries(
+    (['lru', 's3-fifo', 'w-tinylfu', 'adaptive'] as const).map((policy) => [
+      `cache:bounded-services (policy: '${policy}')`,
+      {
+        kind: 'cache',
+        impl: `bounded-services (policy: '${policy}')`,
+        note: `new BoundedCache({ maxEntries: ${CAP}, policy: '${policy}' })`,
+        wasm: true,
+        soak: async () => {
+          const { BoundedCache } = await import('bounded-services/cache');
+          const r = await cacheSoak(() => new BoundedCache({ maxEntries: CAP, policy }))();
+          return { ...r, wasm: await wasmBytes() };
+        },
+      },
+    ]),
+  ),
   'cache:original': { kind: 'cache', impl: 'original', note: 'unbounded Map', soak: cacheSoak(() => createOriginalCache()) },
   'cache:fixed original': { kind: 'cache', impl: 'fixed original', note: `maxSize ${CAP}`, soak: cacheSoak(() => createFixedCache()) },
   'cache:Map': {

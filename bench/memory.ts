@@ -6,6 +6,10 @@ import { ROOT, writePart, fmtBytes } from './lib.js';
 
 const SCENARIOS = [
   'cache:bounded-services',
+  "cache:bounded-services (policy: 'lru')",
+  "cache:bounded-services (policy: 's3-fifo')",
+  "cache:bounded-services (policy: 'w-tinylfu')",
+  "cache:bounded-services (policy: 'adaptive')",
   'cache:original',
   'cache:fixed original',
   'cache:Map',

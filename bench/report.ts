@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, readPart, fmtNs, fmtBytes, SUBJECT, type Row } from './lib.js';
 import type { WorstRow } from './worst-case.js';
+import { families, IMPLS, POLICIES, type HitratioPart } from './hitratio.js';
 
 interface NodePart {
   machine: Record<string, string | number>;
@@ -50,6 +51,30 @@ const node = readPart<NodePart>('node');
 const memory = readPart<{ rows: MemRow[]; ops: number }>('memory');
 const footprint = readPart<Footprint>('footprint');
 const workerd = readPart<WorkerdPart>('workerd');
+const hitratio = readPart<HitratioPart>('hitratio');
+
+/** The policy caches get without a `policy` option. */
+const DEFAULT_POLICY: string = (() => {
+  const m = /DEFAULT_POLICY: Policy = Policy::(\w+)/.exec(readFileSync(join(ROOT, 'src', 'cache.rs'), 'utf8'));
+  const names: Record<string, string> = { Lru: 'lru', S3Fifo: 's3-fifo', WTinyLfu: 'w-tinylfu', Adaptive: 'adaptive' };
+  return names[m?.[1] ?? 'Lru'] ?? 'lru';
+})();
+
+/** Per trace and capacity: the best reference policy (Belady aside) and each policy's gap to it, in points. */
+function hitGaps(h: HitratioPart): { trace: string; cap: number; best: string; bestRatio: number; gaps: Record<string, number> }[] {
+  const out = [];
+  for (const tr of h.traces) {
+    for (const [c, row] of Object.entries(h.hits[tr] ?? {})) {
+      const refs = Object.entries(row).filter(([k]) => k.startsWith('libCacheSim ') && k !== 'libCacheSim Belady');
+      if (refs.length === 0) continue;
+      const [best, bestHits] = refs.reduce((a, b) => (b[1] > a[1] ? b : a));
+      const gaps: Record<string, number> = {};
+      for (const p of POLICIES) gaps[p] = (((row[`bounded-services ${p}`] ?? 0) - bestHits) / h.requests) * 100;
+      out.push({ trace: tr, cap: Number(c), best: best.slice('libCacheSim '.length), bestRatio: bestHits / h.requests, gaps });
+    }
+  }
+  return out;
+}
 const command = process.env.BENCH_COMMAND ?? 'npm run bench';
 const pkgVersion = (name: string): string => {
   try {
@@ -183,6 +208,34 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
       mb.heap_delta <= ml.heap_delta + 64 * 1024 && wasmGrowth <= 1024 * 1024 && ours <= ml.heap_delta + 1024 * 1024,
     );
   }
+  if (hitratio) {
+    const gaps = hitGaps(hitratio);
+    const worst = gaps.reduce((a, g) => ((g.gaps[DEFAULT_POLICY] ?? 0) < (a.gaps[DEFAULT_POLICY] ?? 0) ? g : a), gaps[0]!);
+    const misses = gaps.filter((g) => (g.gaps[DEFAULT_POLICY] ?? 0) < -1);
+    t(
+      `default policy ('${DEFAULT_POLICY}') within 1 point of the best reference policy (libCacheSim, Belady aside) on every trace and capacity`,
+      `${gaps.length - misses.length} of ${gaps.length} cells within 1 point; worst ${(worst.gaps[DEFAULT_POLICY] ?? 0).toFixed(2)} points (${worst.trace} at ${worst.cap.toLocaleString('en-US')}, vs ${worst.best})`,
+      misses.length === 0,
+    );
+    const mem = (impl: string): MemRow | undefined => memory?.rows.find((r) => r.kind === 'cache' && r.impl === impl);
+    const total = (r: MemRow | undefined): number => (r?.heap_delta ?? NaN) + (r?.wasm_after ?? 0);
+    const dm = mem(`${SUBJECT} (policy: '${DEFAULT_POLICY}')`);
+    const lm = mem(`${SUBJECT} (policy: 'lru')`);
+    for (const op of ['cache.get.hit.1000', 'cache.set.evict.1000']) {
+      const ours = p50(op, SUBJECT);
+      const lru = DEFAULT_POLICY === 'lru' ? ours : p50(op, `${SUBJECT} (policy: 'lru')`);
+      t(
+        `${op === 'cache.get.hit.1000' ? 'get hit' : 'set at capacity'} (1000), default policy within 10 % of the LRU policy's`,
+        `${fmtNs(ours)} vs ${fmtNs(lru)} (${fmtRatio(ours / lru)})`,
+        ours <= 1.1 * lru,
+      );
+    }
+    t(
+      "memory after 1M sets (1000 entries), default policy within 10 % of the LRU policy's (heap growth + Wasm memory)",
+      dm && lm ? `${fmtBytes(total(dm))} vs ${fmtBytes(total(lm))}` : 'not run',
+      dm && lm ? total(dm) <= 1.1 * total(lm) : null,
+    );
+  }
   if (footprint) {
     t('.wasm under 40 KB gzip', `${fmtBytes(footprint.wasm_gzip_bytes)} gzip (${fmtBytes(footprint.wasm_bytes)} raw)`, footprint.wasm_gzip_bytes < 40 * 1024);
   }
@@ -220,6 +273,7 @@ const latest = {
   memory,
   footprint,
   workerd,
+  hitratio,
 };
 writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
 
@@ -362,6 +416,49 @@ if (workerd) {
   p();
 } else {
   p('Not run (BENCH_SKIP_WORKERD, or wrangler unavailable).');
+  p();
+}
+p('## Hit ratios by eviction policy');
+p();
+if (hitratio) {
+  const h = hitratio;
+  p(`Every eviction policy of the package (a \`BoundedCache\` with that \`policy\`, string keys, a \`get\` then a \`set\` on a miss, as a cache in front of a loader does), lru-cache ${latest.versions['lru-cache']} (its LRU), and libCacheSim ${h.libcachesim}'s reference implementations (PyPI \`libcachesim\`: LRU, S3-FIFO, W-TinyLFU, ARC, SIEVE, and Belady's optimal, which knows the future), on the seeded traces of \`bench/hitratio/traces.py\` (${h.requests.toLocaleString('en-US')} requests each, no downloads): Zipf popularity at skews 0.6 to 1.2 over a universe of 1M ids; Zipf 0.8 with a one-pass scan of 20k new ids every 100k requests (\`zipf-scan\`); Zipf 1.0 whose popular set moves every 100k requests (\`shifting\`); Zipf 0.9 interleaved with a loop and a scan (\`mix\`); and a loop over 1.1 × the cache size (\`loop\`, one trace per size). Figures are hits ÷ requests, cold start included; the default policy is **\`${DEFAULT_POLICY}\`**. Charts: hit ratio against cache size, one line per policy (solid: this package; dashed: libCacheSim; dotted: Belady).`);
+  p();
+  const gaps = hitGaps(h);
+  p('**Gap to the best reference policy** (points of hit ratio; Belady aside; ≥ −1 counts as within one point):');
+  p();
+  p(`| trace | size | best reference | ${POLICIES.map((x) => `\`${x}\``).join(' | ')} |`);
+  p(`| --- | ---: | --- | ${POLICIES.map(() => '---:').join(' | ')} |`);
+  for (const g of gaps) {
+    p(`| ${g.trace} | ${g.cap.toLocaleString('en-US')} | ${g.best} ${(g.bestRatio * 100).toFixed(2)}% | ${POLICIES.map((x) => { const v = g.gaps[x] ?? NaN; const s = `${v >= 0 ? '+' : ''}${v.toFixed(2)}`; return v < -1 ? s : `**${s}**`; }).join(' | ')} |`);
+  }
+  p();
+  const worstOf = (x: string): number => Math.min(...gaps.map((g) => g.gaps[x] ?? 0));
+  const within = (x: string): number => gaps.filter((g) => (g.gaps[x] ?? 0) >= -1).length;
+  p(`| policy | cells within 1 point | worst gap | mean gap |`);
+  p(`| --- | ---: | ---: | ---: |`);
+  for (const x of POLICIES) p(`| \`${x}\`${x === DEFAULT_POLICY ? ' (default)' : ''} | ${within(x)} of ${gaps.length} | ${worstOf(x).toFixed(2)} | ${(gaps.reduce((a, g) => a + (g.gaps[x] ?? 0), 0) / gaps.length).toFixed(2)} |`);
+  p();
+  for (const { family, traces: ts } of families(h.traces)) {
+    p(`### ${family}`);
+    p();
+    p(`![${family}: hit ratio against cache size](bench/charts/hitratio-${family}.svg)`);
+    p();
+    const cells = ts.flatMap((tr) => Object.keys(h.hits[tr] ?? {}).map((c) => ({ tr, c })));
+    p(`| implementation | ${cells.map((x) => (ts.length > 1 ? `${x.tr} @ ${Number(x.c).toLocaleString('en-US')}` : Number(x.c).toLocaleString('en-US'))).join(' | ')} |`);
+    p(`| --- | ${cells.map(() => '---:').join(' | ')} |`);
+    for (const impl of IMPLS) {
+      const vals = cells.map((x) => h.hits[x.tr]?.[x.c]?.[impl]);
+      if (vals.every((v) => v === undefined)) continue;
+      const name = impl.startsWith(SUBJECT) ? `**${impl}**${impl === `${SUBJECT} ${DEFAULT_POLICY}` ? ' (default)' : ''}` : impl;
+      p(`| ${name} | ${vals.map((v) => (v === undefined ? '–' : `${((v / h.requests) * 100).toFixed(2)}%`)).join(' | ')} |`);
+    }
+    p();
+  }
+  p(`Hit-ratio stage: ${h.seconds} s (libCacheSim's figures are reused from \`bench/results/hitratio-reference.json\` while the traces and its version are unchanged).`);
+  p();
+} else {
+  p('Not run (BENCH_SKIP_HITRATIO).');
   p();
 }
 p(`Node stage: ${node?.seconds ?? '?'} s.`);

@@ -6,11 +6,15 @@
 #   2. memory    heap after forced GC + Wasm memory after 1M-operation soaks,
 #                one child process per scenario;
 #   3. footprint .wasm size, instantiation time, npm pack size;
+#   3b. hitratio every eviction policy, lru-cache and libCacheSim's reference
+#                policies on seeded traces (bench/hitratio/), SVG charts in
+#                bench/charts/;
 #   4. workerd   hot operations inside workerd (wrangler dev on 127.0.0.1),
 #                stopped by a trap on exit, failure included;
 #   5. report    BENCHMARKS.md + bench/results/latest.json.
 # Env: BENCH_QUICK=1 (short measurements), BENCH_SKIP_SETUP=1 (no setup/build),
-#      BENCH_SKIP_WORKERD=1, BENCH_PORT (default 8799).
+#      BENCH_SKIP_WORKERD=1, BENCH_SKIP_HITRATIO=1, BENCH_HITRATIO_REFRESH=1
+#      (recompute libCacheSim's figures), BENCH_PORT (default 8799).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,6 +51,11 @@ node --import tsx bench/memory.ts
 
 log "footprint"
 node --import tsx bench/footprint.ts
+
+if [ -z "${BENCH_SKIP_HITRATIO:-}" ]; then
+  log "hit ratios (every policy, lru-cache, libCacheSim; the first run takes ~15 min)"
+  node --import tsx bench/hitratio.ts
+fi
 
 if [ -z "${BENCH_SKIP_WORKERD:-}" ]; then
   log "workerd (wrangler dev)"

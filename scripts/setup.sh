@@ -47,6 +47,12 @@ if ! python3 -c 'import prometheus_client' 2>/dev/null; then
   say "pip install prometheus_client"
   python3 -m pip install -q 'prometheus_client==0.26.0'
 fi
+# The reference policies of the hit-ratio test and benchmark (a wheel with
+# its own libraries; installs offline from PyPI).
+if ! python3 -c 'import libcachesim' 2>/dev/null; then
+  say "pip install libcachesim"
+  python3 -m pip install -q 'libcachesim==0.3.5'
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"

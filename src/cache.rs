@@ -1,6 +1,7 @@
 //! The cache core: a bounded slab of entries addressed by integer slots,
-//! kept in true LRU order, with TTL expiry reclaimed incrementally by a
-//! [`TimerWheel`].
+//! kept in the queues of its eviction [`Policy`] (exact LRU by default in
+//! the core; S3-FIFO, W-TinyLFU and adaptive W-TinyLFU in `policy.rs`),
+//! with TTL expiry reclaimed incrementally by a [`TimerWheel`].
 //!
 //! The core knows nothing of keys or values. Its owner (the JavaScript
 //! facade, or [`KeyedCache`] in Rust) maps each key to the slot this core
@@ -35,6 +36,16 @@
 //! afresh. An entry is expired when `now > expires_at` (strictly).
 #![forbid(unsafe_code)]
 
+mod duel;
+mod ghost;
+mod policy;
+#[cfg(test)]
+mod policy_tests;
+mod sketch;
+
+pub use policy::{Insert, Policy};
+use policy::PolicyState;
+
 use crate::wheel::{TimerWheel, NIL};
 use std::collections::HashMap;
 use std::fmt;
@@ -59,6 +70,9 @@ const SKEW_LIMIT: f64 = 9_007_199_254_740_992.0;
 
 /// Default time to live of an entry, in seconds (the original's 300).
 pub const DEFAULT_TTL_SECONDS: f64 = 300.0;
+
+/// Default eviction policy.
+pub const DEFAULT_POLICY: Policy = Policy::Adaptive;
 
 /// Default longest key, in UTF-16 code units (keys are the owner's: the
 /// core never sees them, the owner checks this bound).
@@ -149,6 +163,8 @@ pub struct CacheOptions {
     /// Default [`DEFAULT_EXPIRE_BUDGET`]; 0 leaves reclamation to
     /// [`CacheCore::clean_expired`], lookups and LRU eviction.
     pub expire_budget: u32,
+    /// Which entries are evicted. Default [`Policy::Lru`].
+    pub policy: Policy,
 }
 
 impl Default for CacheOptions {
@@ -157,6 +173,7 @@ impl Default for CacheOptions {
             max_entries: DEFAULT_MAX_ENTRIES,
             max_bytes: f64::INFINITY,
             expire_budget: DEFAULT_EXPIRE_BUDGET,
+            policy: DEFAULT_POLICY,
         }
     }
 }
@@ -187,6 +204,13 @@ pub struct CacheStats {
     /// Expired entries removed (by a lookup, by the wheel, or by
     /// `clean_expired`).
     pub expirations: f64,
+    /// New entries the policy did not admit (W-TinyLFU: a candidate that
+    /// lost to the main queue's victim; a large entry refused, see
+    /// [`Insert::NotAdmitted`]).
+    pub rejected: f64,
+    /// Entries promoted (S3-FIFO: small to main queue; W-TinyLFU:
+    /// probation to protected).
+    pub promotions: f64,
 }
 
 impl CacheStats {
@@ -217,13 +241,45 @@ struct Entry {
     expires_at: f64,
     /// Whole units (see [`CacheCore::insert`]).
     size: u64,
-    /// Towards the most recently used end; `NIL` at the head.
+    /// Towards the head of its queue (most recent); `NIL` at the head.
     prev: u32,
-    /// Towards the least recently used end; `NIL` at the tail. Also links
-    /// the free list while the slot is free.
+    /// Towards the tail of its queue; `NIL` at the tail. Also links the
+    /// free list while the slot is free.
     next: u32,
     live: bool,
+    /// The queue it is in (see `policy.rs`; always 0 under LRU).
+    queue: u8,
+    /// S3-FIFO's access count since insertion (0..=3).
+    freq: u8,
+    /// The owner's hash of the key (the frequency sketch and the ghost
+    /// queue know keys by it; 0 under LRU).
+    hash: u32,
 }
+
+const FREE_ENTRY: Entry = Entry {
+    expires_at: 0.0,
+    size: 0,
+    prev: NIL,
+    next: NIL,
+    live: false,
+    queue: 0,
+    freq: 0,
+    hash: 0,
+};
+
+/// One intrusive list of entries: head is the most recent end.
+#[derive(Clone, Copy, Debug)]
+struct Queue {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+const EMPTY_QUEUE: Queue = Queue {
+    head: NIL,
+    tail: NIL,
+    len: 0,
+};
 
 /// The cache core. See the [module documentation](self).
 #[derive(Clone, Debug)]
@@ -231,10 +287,10 @@ pub struct CacheCore {
     options: CacheOptions,
     entries: Vec<Entry>,
     free_head: u32,
-    /// Most recently used.
-    head: u32,
-    /// Least recently used.
-    tail: u32,
+    /// The policy's queues (LRU uses the first alone: head = most recently
+    /// used, tail = least).
+    queues: [Queue; 3],
+    policy: PolicyState,
     len: u32,
     /// Sum of live sizes, exact: at most 2^24 entries of < 2^53 each.
     bytes: u128,
@@ -269,11 +325,11 @@ impl CacheCore {
         };
         Ok(CacheCore {
             freed: Vec::with_capacity(16),
+            policy: PolicyState::new(options.policy, options.max_entries)?,
             options,
             entries: Vec::new(),
             free_head: NIL,
-            head: NIL,
-            tail: NIL,
+            queues: [EMPTY_QUEUE; 3],
             len: 0,
             bytes: 0,
             max_bytes,
@@ -318,6 +374,13 @@ impl CacheCore {
         self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.freed.capacity() * 4
             + self.wheel.heap_bytes()
+            + self.policy.heap_bytes()
+    }
+
+    /// Bytes of the policy's own structures (frequency sketch, ghost
+    /// queue), included in [`CacheCore::heap_bytes`]; 0 under LRU.
+    pub fn policy_bytes(&self) -> usize {
+        self.policy.heap_bytes()
     }
 
     /// The counters.
@@ -345,6 +408,7 @@ impl CacheCore {
     /// Counts a lookup that found no entry.
     pub fn record_miss(&mut self) {
         self.stats.misses += 1.0;
+        self.on_miss();
     }
 
     /// Inserts a new entry and returns its slot. Evicts least recently used
@@ -358,13 +422,38 @@ impl CacheCore {
     /// # Errors
     /// Invalid `ttl_ms` or `size`, or `size > max_bytes`; nothing changes.
     pub fn insert(&mut self, ttl_ms: f64, size: f64, now: f64) -> Result<u32, CacheError> {
+        match self.insert_hashed(ttl_ms, size, now, 0)? {
+            Insert::Stored(slot) => Ok(slot),
+            // Only a policy other than LRU refuses, and only large entries.
+            Insert::NotAdmitted => Err(CacheError::UnknownSlot(NIL)),
+        }
+    }
+
+    /// [`CacheCore::insert`] with the owner's hash of the key, which the
+    /// frequency-aware policies need (any `u32`; LRU ignores it). Under
+    /// S3-FIFO and W-TinyLFU a large entry may be refused
+    /// ([`Insert::NotAdmitted`]: nothing was stored or freed).
+    ///
+    /// # Errors
+    /// As [`CacheCore::insert`].
+    pub fn insert_hashed(
+        &mut self,
+        ttl_ms: f64,
+        size: f64,
+        now: f64,
+        hash: u32,
+    ) -> Result<Insert, CacheError> {
         self.freed.clear();
         let size = self.check_entry(ttl_ms, size)?;
         self.begin(now);
+        if !self.admit(size, hash) {
+            self.stats.rejected += 1.0;
+            return Ok(Insert::NotAdmitted);
+        }
         self.expire_some();
         while self.len >= self.options.max_entries || self.bytes + u128::from(size) > self.max_bytes
         {
-            if !self.evict_lru() {
+            if !self.evict_one() {
                 break;
             }
         }
@@ -375,6 +464,7 @@ impl CacheCore {
             debug_assert!(false, "no slot after eviction");
             return Err(CacheError::UnknownSlot(NIL));
         }
+        let queue = self.place(hash);
         self.len += 1;
         self.bytes += u128::from(size);
         let expires_at = self.expiry(ttl_ms);
@@ -385,11 +475,14 @@ impl CacheCore {
                 prev: NIL,
                 next: NIL,
                 live: true,
+                queue,
+                freq: 0,
+                hash,
             };
         }
-        self.push_front(slot);
+        self.push_front(slot, queue);
         self.schedule(slot, expires_at);
-        Ok(slot)
+        Ok(Insert::Stored(slot))
     }
 
     /// Replaces the TTL and size of a live entry (a `set` of an existing key)
@@ -419,12 +512,18 @@ impl CacheCore {
             e.size = size;
         }
         self.bytes = self.bytes - u128::from(old_size) + u128::from(size);
-        self.move_to_front(slot);
+        self.on_write(slot);
         self.schedule(slot, expires_at);
-        while self.bytes > self.max_bytes && self.tail != slot {
-            if !self.evict_lru() {
-                break;
+        if self.bytes > self.max_bytes {
+            // Out of its queue meanwhile, so that no policy picks it.
+            let queue = self.entry(slot).map_or(0, |e| e.queue);
+            self.detach(slot);
+            while self.bytes > self.max_bytes {
+                if !self.evict_one() {
+                    break;
+                }
             }
+            self.push_front(slot, queue);
         }
         self.expire_some();
         Ok(())
@@ -448,9 +547,10 @@ impl CacheCore {
             self.unlink_entry(slot);
             self.stats.expirations += 1.0;
             self.stats.misses += 1.0;
+            self.on_miss();
             Touch::Expired
         } else {
-            self.move_to_front(slot);
+            self.on_hit(slot);
             self.stats.hits += 1.0;
             Touch::Hit
         };
@@ -506,18 +606,20 @@ impl CacheCore {
     /// slots are in `freed`.
     pub fn clean_expired(&mut self, now: f64) -> usize {
         self.begin(now);
-        let mut slot = self.head;
         let mut removed = 0;
-        while slot != NIL {
-            let Some(e) = self.entry(slot).copied() else {
-                break;
-            };
-            if self.now > e.expires_at {
-                self.unlink_entry(slot);
-                self.stats.expirations += 1.0;
-                removed += 1;
+        for q in 0..self.queues.len() {
+            let mut slot = self.queues.get(q).map_or(NIL, |x| x.head);
+            while slot != NIL {
+                let Some(e) = self.entry(slot).copied() else {
+                    break;
+                };
+                if self.now > e.expires_at {
+                    self.unlink_entry(slot);
+                    self.stats.expirations += 1.0;
+                    removed += 1;
+                }
+                slot = e.next;
             }
-            slot = e.next;
         }
         removed
     }
@@ -537,8 +639,8 @@ impl CacheCore {
         self.freed.clear();
         self.entries.clear();
         self.free_head = NIL;
-        self.head = NIL;
-        self.tail = NIL;
+        self.queues = [EMPTY_QUEUE; 3];
+        self.policy.clear();
         self.len = 0;
         self.bytes = 0;
         self.wheel.clear();
@@ -549,9 +651,14 @@ impl CacheCore {
         self.stats = CacheStats::default();
     }
 
-    /// Iterates live slots from most to least recently used.
+    /// Iterates live slots queue by queue, each from head to tail: under
+    /// LRU, from most to least recently used.
     pub fn iter_lru(&self) -> impl Iterator<Item = u32> + '_ {
-        let mut slot = self.head;
+        (0..self.queues.len()).flat_map(move |q| self.iter_queue(q))
+    }
+
+    fn iter_queue(&self, q: usize) -> impl Iterator<Item = u32> + '_ {
+        let mut slot = self.queues.get(q).map_or(NIL, |x| x.head);
         std::iter::from_fn(move || {
             if slot == NIL {
                 return None;
@@ -560,6 +667,16 @@ impl CacheCore {
             slot = self.entry(current).map_or(NIL, |e| e.next);
             Some(current)
         })
+    }
+
+    /// The policy's queue lengths (for tests and stats).
+    pub fn queue_lens(&self) -> [u32; 3] {
+        [self.queue(0).len, self.queue(1).len, self.queue(2).len]
+    }
+
+    /// A copy of queue `q`'s ends and length.
+    fn queue(&self, q: u8) -> Queue {
+        self.queues.get(usize::from(q)).copied().unwrap_or(EMPTY_QUEUE)
     }
 
     // ----- internals -----
@@ -690,19 +807,20 @@ impl CacheCore {
         removed
     }
 
-    fn evict_lru(&mut self) -> bool {
-        let victim = self.tail;
-        if victim == NIL {
-            return false;
-        }
-        let expired = self.entry(victim).is_some_and(|e| self.now > e.expires_at);
+    /// Removes `victim` to make room: an eviction, or an expiration if it
+    /// had expired anyway.
+    fn drop_victim(&mut self, victim: u32) {
+        let expired = self.is_expired(victim);
         self.unlink_entry(victim);
         if expired {
             self.stats.expirations += 1.0;
         } else {
             self.stats.evictions += 1.0;
         }
-        true
+    }
+
+    fn is_expired(&self, slot: u32) -> bool {
+        self.entry(slot).is_some_and(|e| self.now > e.expires_at)
     }
 
     /// Removes a live slot from the LRU list and the wheel, frees it and
@@ -738,51 +856,67 @@ impl CacheCore {
         if slot >= self.options.max_entries as usize {
             return NIL;
         }
-        self.entries.push(Entry {
-            expires_at: 0.0,
-            size: 0,
-            prev: NIL,
-            next: NIL,
-            live: false,
-        });
+        self.entries.push(FREE_ENTRY);
         self.wheel.reserve_ids(slot + 1);
         slot as u32
     }
 
-    fn push_front(&mut self, slot: u32) {
-        let old = self.head;
+    /// Puts a detached slot at the head of `queue`.
+    fn push_front(&mut self, slot: u32, queue: u8) {
+        let Some(q) = self.queues.get(usize::from(queue)).copied() else {
+            return;
+        };
+        let old = q.head;
         if let Some(e) = self.entry_mut(slot) {
             e.prev = NIL;
             e.next = old;
+            e.queue = queue;
         }
-        if old == NIL {
-            self.tail = slot;
-        } else if let Some(o) = self.entry_mut(old) {
+        if let Some(o) = self.entry_mut(old) {
             o.prev = slot;
         }
-        self.head = slot;
+        if let Some(q) = self.queues.get_mut(usize::from(queue)) {
+            if old == NIL {
+                q.tail = slot;
+            }
+            q.head = slot;
+            q.len += 1;
+        }
     }
 
+    /// Takes a slot out of its queue (its links are then stale).
     fn detach(&mut self, slot: u32) {
-        let Some(Entry { prev, next, .. }) = self.entry(slot).copied() else {
+        let Some(Entry {
+            prev, next, queue, ..
+        }) = self.entry(slot).copied()
+        else {
             return;
         };
-        if prev == NIL {
-            self.head = next;
-        } else if let Some(p) = self.entry_mut(prev) {
+        if let Some(p) = self.entry_mut(prev) {
             p.next = next;
         }
-        if next == NIL {
-            self.tail = prev;
-        } else if let Some(n) = self.entry_mut(next) {
+        if let Some(n) = self.entry_mut(next) {
             n.prev = prev;
+        }
+        if let Some(q) = self.queues.get_mut(usize::from(queue)) {
+            if prev == NIL {
+                q.head = next;
+            }
+            if next == NIL {
+                q.tail = prev;
+            }
+            q.len -= 1;
         }
     }
 
+    /// Makes a slot the head of its own queue.
     fn move_to_front(&mut self, slot: u32) {
-        if self.head != slot {
+        let Some(queue) = self.entry(slot).map(|e| e.queue) else {
+            return;
+        };
+        if self.queues.get(usize::from(queue)).is_some_and(|q| q.head != slot) {
             self.detach(slot);
-            self.push_front(slot);
+            self.push_front(slot, queue);
         }
     }
 
@@ -803,32 +937,31 @@ impl CacheCore {
     pub fn check_invariants(&self) {
         let mut count = 0u32;
         let mut bytes: u128 = 0;
-        let mut prev = NIL;
-        for slot in self.iter_lru() {
-            let e = self.entry(slot).copied();
-            assert!(
-                e.is_some_and(|e| e.live),
-                "slot {slot} in the LRU list is live"
-            );
-            let e = e.unwrap_or(Entry {
-                expires_at: 0.0,
-                size: 0,
-                prev: NIL,
-                next: NIL,
-                live: false,
-            });
-            assert_eq!(e.prev, prev, "back link of slot {slot}");
-            assert_eq!(
-                self.wheel.contains(slot),
-                e.expires_at.is_finite() && self.tick(e.expires_at) != u64::MAX,
-                "slot {slot} is in the wheel iff it can expire"
-            );
-            count += 1;
-            bytes += u128::from(e.size);
-            prev = slot;
-            assert!(count <= self.len, "LRU list longer than len");
+        for (q, queue) in self.queues.iter().enumerate() {
+            let mut prev = NIL;
+            let mut in_queue = 0u32;
+            for slot in self.iter_queue(q) {
+                let e = self.entry(slot).copied();
+                assert!(e.is_some_and(|e| e.live), "slot {slot} in queue {q} is live");
+                let e = e.unwrap_or(FREE_ENTRY);
+                assert_eq!(usize::from(e.queue), q, "slot {slot} knows its queue");
+                assert_eq!(e.prev, prev, "back link of slot {slot}");
+                assert_eq!(
+                    self.wheel.contains(slot),
+                    e.expires_at.is_finite() && self.tick(e.expires_at) != u64::MAX,
+                    "slot {slot} is in the wheel iff it can expire"
+                );
+                assert!(e.freq <= 3, "freq of slot {slot}");
+                count += 1;
+                in_queue += 1;
+                bytes += u128::from(e.size);
+                prev = slot;
+                assert!(count <= self.len, "queues longer than len");
+            }
+            assert_eq!(queue.tail, prev, "tail of queue {q}");
+            assert_eq!(queue.len, in_queue, "len of queue {q}");
         }
-        assert_eq!(self.tail, prev, "tail");
+        self.policy.check_invariants(self.queue_lens(), self.options.max_entries);
         assert_eq!(count, self.len, "len");
         assert!(self.len <= self.options.max_entries, "max_entries bound");
         assert!(self.entries.len() <= self.options.max_entries as usize);
@@ -842,6 +975,16 @@ impl CacheCore {
         let live = self.entries.iter().filter(|e| e.live).count();
         assert_eq!(live, self.len as usize, "live slots");
     }
+}
+
+/// A key's 32-bit hash for the policies (deterministic: SipHash with fixed keys).
+pub(crate) fn hash_of<K: Hash>(key: &K) -> u32 {
+    use std::hash::Hasher;
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    key.hash(&mut h);
+    let x = h.finish();
+    (x ^ (x >> 32)) as u32
 }
 
 /// A complete keyed cache in Rust on top of [`CacheCore`]: the same
@@ -881,6 +1024,21 @@ impl<K: Hash + Eq + Clone, V> KeyedCache<K, V> {
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+
+    /// Approximate heap bytes: the core's, the key map's and the items'.
+    pub fn heap_bytes(&self) -> usize {
+        self.core.heap_bytes()
+            + self.slots.capacity() * (std::mem::size_of::<K>() + 5)
+            + self.items.capacity() * std::mem::size_of::<Option<(K, V)>>()
+    }
+
+    /// The key stored in `slot`, if any (for tests walking the core's queues).
+    pub fn key_of(&self, slot: u32) -> Option<&K> {
+        self.items
+            .get(slot as usize)
+            .and_then(|i| i.as_ref())
+            .map(|(k, _)| k)
     }
 
     /// Whether `key` is stored (expired or not, until reclaimed).
@@ -941,9 +1099,12 @@ impl<K: Hash + Eq + Clone, V> KeyedCache<K, V> {
             }
             return Ok(());
         }
-        let result = self.core.insert(ttl_ms, size, now);
+        let result = self.core.insert_hashed(ttl_ms, size, now, hash_of(&key));
         self.release_freed();
-        let slot = result? as usize;
+        let Insert::Stored(slot) = result? else {
+            return Ok(()); // not admitted by the policy: not stored
+        };
+        let slot = slot as usize;
         if self.items.len() <= slot {
             self.items.resize_with(slot + 1, || None);
         }

@@ -6,7 +6,7 @@
 // `!(now > expires_at)` spells the original rule (expired iff now > expires_at).
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use bounded_services::cache::{CacheOptions, KeyedCache};
+use bounded_services::cache::{CacheOptions, KeyedCache, Policy};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -42,6 +42,7 @@ fn run(ops: &[Op], max_entries: u32, max_bytes: f64, budget: u32, exact: bool) {
         max_entries,
         max_bytes,
         expire_budget: budget,
+        policy: Policy::Lru,
     };
     let mut cache: KeyedCache<u8, u64> = KeyedCache::new(options).unwrap();
     let mut model = Model {
@@ -171,6 +172,7 @@ fn infinite_ttl_before_any_finite_time() {
         max_entries: 2,
         max_bytes: f64::INFINITY,
         expire_budget: u32::MAX,
+        policy: Policy::Lru,
     })
     .unwrap();
     cache.set(1, 7, f64::INFINITY, 0.0, f64::NAN).unwrap();

@@ -28,5 +28,5 @@ export {
   type CacheHeaders,
   type NoCacheHeaders,
 } from './cache/moodmash.js';
-export type { BoundedCacheStats, CacheEntry, CacheOptions, CacheStats, SetOptions } from './cache/types.js';
+export type { BoundedCacheStats, CacheEntry, CacheOptions, CacheStats, EvictionPolicy, SetOptions } from './cache/types.js';
 export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';

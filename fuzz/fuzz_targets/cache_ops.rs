@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
-use bounded_services::cache::{CacheOptions, KeyedCache, MAX_ENTRY_SIZE};
+use bounded_services::cache::{CacheOptions, KeyedCache, MAX_ENTRY_SIZE, Policy};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -128,6 +128,7 @@ fuzz_target!(|input: Input| {
         max_entries,
         max_bytes,
         expire_budget: budget,
+        policy: Policy::Lru,
     };
     let mut cache: KeyedCache<u8, u64> = KeyedCache::new(options).expect("valid options");
     let mut model = Model {

@@ -7,8 +7,8 @@ use super::error::fail;
 use super::handles::{with, Handles};
 use super::out;
 use crate::cache::{
-    CacheCore, CacheError, CacheOptions, Touch, DEFAULT_EXPIRE_BUDGET, DEFAULT_MAX_ENTRIES,
-    DEFAULT_MAX_KEY_LENGTH, DEFAULT_TTL_SECONDS,
+    CacheCore, CacheError, CacheOptions, Insert, Policy, Touch, DEFAULT_EXPIRE_BUDGET,
+    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_POLICY, DEFAULT_TTL_SECONDS,
 };
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -45,6 +45,7 @@ pub(crate) struct Settings {
     ttl: f64,
     max_key_length: u32,
     expire_budget: u32,
+    policy: Policy,
 }
 
 fn whole(v: f64, name: &str) -> Result<u32, (ErrorKind, String)> {
@@ -73,7 +74,18 @@ fn settings_of(
     ttl: Option<f64>,
     max_key_length: Option<f64>,
     expire_budget: Option<f64>,
+    policy: Option<String>,
 ) -> Result<Settings, (ErrorKind, String)> {
+    let policy = match policy.as_deref() {
+        None => DEFAULT_POLICY,
+        Some(name) => Policy::from_name(name).ok_or_else(|| {
+            let names: Vec<String> = Policy::ALL.iter().map(|p| format!("'{}'", p.name())).collect();
+            (
+                ErrorKind::Type,
+                format!("policy must be one of {}", names.join(", ")),
+            )
+        })?,
+    };
     let max_entries = max_entries.unwrap_or(f64::from(DEFAULT_MAX_ENTRIES));
     let max_bytes = max_bytes.unwrap_or(f64::INFINITY);
     let ttl = ttl.unwrap_or(DEFAULT_TTL_SECONDS);
@@ -97,12 +109,14 @@ fn settings_of(
         ttl,
         max_key_length: whole(max_key_length, "maxKeyLength")?,
         expire_budget: whole(budget, "expireBudget")?,
+        policy,
     })
 }
 
-/// Creates a cache core from the numeric options (`undefined`: the
-/// default): `maxEntries`, `maxBytes`, `ttl` (seconds), `maxKeyLength`,
-/// `expireBudget`. Returns its handle, or [`Status::Failed`].
+/// Creates a cache core from the options (`undefined`: the default):
+/// `maxEntries`, `maxBytes`, `ttl` (seconds), `maxKeyLength`,
+/// `expireBudget`, `policy` (a name, see [`Policy::name`]). Returns its
+/// handle, or [`Status::Failed`].
 #[wasm_bindgen(js_name = engineCacheNew)]
 pub fn cache_new(
     max_entries: Option<f64>,
@@ -110,8 +124,16 @@ pub fn cache_new(
     ttl: Option<f64>,
     max_key_length: Option<f64>,
     expire_budget: Option<f64>,
+    policy: Option<String>,
 ) -> i32 {
-    let settings = match settings_of(max_entries, max_bytes, ttl, max_key_length, expire_budget) {
+    let settings = match settings_of(
+        max_entries,
+        max_bytes,
+        ttl,
+        max_key_length,
+        expire_budget,
+        policy,
+    ) {
         Ok(s) => s,
         Err((kind, message)) => return fail(kind, message),
     };
@@ -119,6 +141,7 @@ pub fn cache_new(
         max_entries: settings.max_entries,
         max_bytes: settings.max_bytes,
         expire_budget: settings.expire_budget,
+        policy: settings.policy,
     };
     match CacheCore::new(opts) {
         Ok(core) => CORES.with_borrow_mut(|t| t.insert(Engine { core, settings })) as i32,
@@ -141,6 +164,12 @@ pub fn cache_settings(handle: u32) -> u32 {
             f64::from(s.expire_budget),
         ])
     })
+}
+
+/// The name of a core's eviction policy (`""` for no such core).
+#[wasm_bindgen(js_name = engineCachePolicy)]
+pub fn cache_policy(handle: u32) -> String {
+    with(&CORES, handle, String::new(), |e| e.settings.policy.name().to_string())
 }
 
 /// Drops a cache core and its memory.
@@ -179,9 +208,11 @@ fn ttl_ms(ttl: f64) -> Result<f64, CacheError> {
     }
 }
 
-/// `set` of a new key, `ttl` in seconds. Returns `slot + Radix.Slot * x`, or
-/// [`Status::Failed`], where `x` says what the call freed (evicted or
-/// expired):
+/// `set` of a new key, `ttl` in seconds, `hash` the facade's hash of the key
+/// (read by the frequency-aware policies; 0 under LRU). Returns
+/// `slot + Radix.Slot * x`, [`Status::NotAdmitted`] when the policy refused
+/// the entry (nothing stored, nothing freed), or [`Status::Failed`], where
+/// `x` says what the call freed (evicted or expired):
 /// - `0`: nothing;
 /// - `1 + freed_slot` (at most `2^24`): exactly one slot, given here, so the
 ///   common eviction at capacity needs no second call;
@@ -189,7 +220,7 @@ fn ttl_ms(ttl: f64) -> Result<f64, CacheError> {
 ///
 /// The result stays below `2^50`, exact in an `f64`.
 #[wasm_bindgen(js_name = engineCacheInsert)]
-pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64) -> f64 {
+pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64, hash: u32) -> f64 {
     let radix = f64::from(Radix::Slot as u32);
     let ttl_ms = match ttl_ms(ttl) {
         Ok(ms) => ms,
@@ -198,8 +229,9 @@ pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64) -> f64 {
     with_core(
         handle,
         f64::from(Status::Failed as i32),
-        |core| match core.insert(ttl_ms, size, now) {
-            Ok(slot) => {
+        |core| match core.insert_hashed(ttl_ms, size, now, hash) {
+            Ok(Insert::NotAdmitted) => f64::from(Status::NotAdmitted as i32),
+            Ok(Insert::Stored(slot)) => {
                 let x = match core.freed() {
                     [] => 0.0,
                     [one] => 1.0 + f64::from(*one),
@@ -269,7 +301,8 @@ pub fn cache_freed_ptr(handle: u32) -> u32 {
 }
 
 /// `getStats`, in the out-buffer: `[hits, misses, hit_rate, total_entries,
-/// evictions, expirations, bytes, core_bytes]`; 0 for no such core.
+/// evictions, expirations, bytes, core_bytes, rejected, promotions,
+/// policy_bytes]`; 0 for no such core.
 #[wasm_bindgen(js_name = engineCacheStats)]
 pub fn cache_stats(handle: u32) -> u32 {
     with_core(handle, 0, |core| {
@@ -283,6 +316,9 @@ pub fn cache_stats(handle: u32) -> u32 {
             s.expirations,
             core.bytes(),
             core.heap_bytes() as f64,
+            s.rejected,
+            s.promotions,
+            core.policy_bytes() as f64,
         ])
     })
 }

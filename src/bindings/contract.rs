@@ -14,6 +14,9 @@ pub enum Status {
     Stale = -1,
     /// Refused: the error waits in `engineErrorKind()` and `engineTakeErrorMessage()`.
     Failed = -2,
+    /// `engineCacheInsert`: the eviction policy did not admit the entry
+    /// (nothing stored, nothing freed).
+    NotAdmitted = -3,
 }
 
 /// Which JavaScript error a refused call becomes.

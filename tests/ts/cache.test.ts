@@ -79,7 +79,7 @@ describe('get / set: the original contract', () => {
     del('d');
     assert.equal(get('d'), null);
     assert.deepEqual(
-      { ...getStats(), max_entries: 0 },
+      { ...getStats(), max_entries: 0, policy_bytes: 0 },
       {
         hits: 3,
         misses: 3,
@@ -91,6 +91,10 @@ describe('get / set: the original contract', () => {
         bytes: 0,
         max_bytes: null,
         pending_loads: 0,
+        policy: 'adaptive',
+        rejected: 0,
+        promotions: 0,
+        policy_bytes: 0,
       },
     );
   });
@@ -165,7 +169,7 @@ describe('get / set: the original contract', () => {
 
   it('ttl Infinity never expires (remaining TTL Infinity) but can still be evicted', () => {
     const ck = clock();
-    const c = new BoundedCache({ now: ck.now, maxEntries: 2 });
+    const c = new BoundedCache({ now: ck.now, maxEntries: 2, policy: 'lru' });
     c.set('forever', 'F', Infinity);
     assert.equal(c.getRemainingTTL('forever'), Infinity);
     ck.t += 1e15;
@@ -189,8 +193,8 @@ describe('get / set: the original contract', () => {
 });
 
 describe('bounds', () => {
-  it('true LRU: a get refreshes recency (FIFO would evict the wrong key)', () => {
-    const c = new BoundedCache({ now: clock().now, maxEntries: 3 });
+  it("policy 'lru' is true LRU: a get refreshes recency (FIFO would evict the wrong key)", () => {
+    const c = new BoundedCache({ now: clock().now, maxEntries: 3, policy: 'lru' });
     c.set('a', 'A');
     c.set('b', 'B');
     c.set('c', 'C');
@@ -227,7 +231,7 @@ describe('bounds', () => {
   });
 
   it('maxBytes with explicit sizes: LRU eviction to make room', () => {
-    const c = new BoundedCache({ now: clock().now, maxBytes: 100 });
+    const c = new BoundedCache({ now: clock().now, maxBytes: 100, policy: 'lru' });
     c.set('a', 'A', undefined, { size: 40 });
     c.set('b', 'B', undefined, { size: 40 });
     assert.equal(c.getStats().bytes, 80);
@@ -274,6 +278,7 @@ describe('bounds', () => {
     const c = new BoundedCache<string>({
       now: clock().now,
       maxBytes: 10,
+      policy: 'lru',
       sizeCalculation: (v, k) => {
         calls.push([v, k]);
         return (v as string).length;
@@ -430,7 +435,7 @@ describe('clear / has / peek / getRemainingTTL', () => {
 
   it('has and peek change neither stats nor recency', () => {
     const ck = clock();
-    const c = new BoundedCache({ now: ck.now, maxEntries: 2 });
+    const c = new BoundedCache({ now: ck.now, maxEntries: 2, policy: 'lru' });
     c.set('a', 'A', 1);
     c.set('b', 'B');
     const before = c.getStats();

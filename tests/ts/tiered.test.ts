@@ -73,7 +73,7 @@ describe('tiered: L1 over a store', () => {
   it('a value evicted from L1 is an L2 hit, which refills L1', async () => {
     const c = clock();
     const store = new MemoryStore({ now: c.now });
-    const cache = new TieredCache({ l1: { maxEntries: 2 }, stores: [store], now: c.now, ttl: 60 });
+    const cache = new TieredCache({ l1: { maxEntries: 2, policy: 'lru' }, stores: [store], now: c.now, ttl: 60 });
     const l = loader((n) => ({ n }));
     for (const k of ['a', 'b', 'c']) await cache.getOrLoad(k, l.fn);
     await cache.idle();

@@ -5,7 +5,7 @@
 // budget, the timer wheel that reclaims expired entries, the counters — and
 // is called with numbers only. A `get` hit is one `Map` lookup, one clock
 // read and one Wasm call taking and returning numbers.
-import { Radix } from '../../pkg/bounded_services_bg.js';
+import { Radix, Status } from '../../pkg/bounded_services_bg.js';
 import { engine, ex, isTrap, Lifecycle, memoryU32, outNumbers, recover, guarded, type InstanceFigures } from '../engine.js';
 import { engineError } from '../errors.js';
 import { wbg } from '../glue.js';
@@ -17,6 +17,7 @@ import { SingleFlight } from './single-flight.js';
 import type { BoundedCacheStats, CacheOptions, SetOptions } from './types.js';
 
 const SLOT_RADIX: number = Radix.Slot;
+const NOT_ADMITTED: number = Status.NotAdmitted;
 const WHO = 'bounded-services/cache';
 
 /** A core's counters (src/bindings/cache.rs `cache_stats`). */
@@ -29,6 +30,21 @@ interface CoreStats {
   expirations: number;
   bytes: number;
   core_bytes: number;
+  rejected: number;
+  promotions: number;
+  policy_bytes: number;
+}
+
+/**
+ * The 32-bit FNV-1a hash of a key's UTF-16 code units: how the frequency
+ * sketch and the ghost queue know a key (collisions only blur two keys'
+ * frequencies). Computed only under a policy other than LRU, only when a
+ * new key is stored.
+ */
+function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 type NumberOption = 'maxEntries' | 'maxBytes' | 'ttl' | 'maxKeyLength' | 'expireBudget' | 'loadTimeout' | 'maxPendingLoads';
@@ -79,6 +95,9 @@ export class BoundedCache<V = unknown> {
   #maxBytes = 0;
   #defaultTtl = 0;
   #maxKeyLength = 0;
+  /** Whether the policy needs a hash of each new key (any but LRU). */
+  #hashed = false;
+  #policy = 'lru';
   readonly #now: () => number;
   readonly #sizeOf: ((value: unknown, key: string) => number) | undefined;
   readonly #options: Readonly<CacheOptions>;
@@ -111,6 +130,9 @@ export class BoundedCache<V = unknown> {
     if (options.sizeCalculation !== undefined && typeof options.sizeCalculation !== 'function') {
       throw new TypeError(`${WHO}: option sizeCalculation must be a function`);
     }
+    if (options.policy !== undefined && typeof options.policy !== 'string') {
+      throw new TypeError(`${WHO}: option policy must be a string, got ${describe(options.policy)}`);
+    }
     const resolution = checkResolution(options.ttlResolution, WHO);
     this.#options = Object.freeze({ ...options });
     engine();
@@ -137,7 +159,7 @@ export class BoundedCache<V = unknown> {
 
   #open(): void {
     const o = this.#options;
-    const h = wbg.engineCacheNew(o.maxEntries, o.maxBytes, o.ttl, o.maxKeyLength, o.expireBudget);
+    const h = wbg.engineCacheNew(o.maxEntries, o.maxBytes, o.ttl, o.maxKeyLength, o.expireBudget, o.policy);
     if (h < 0) throw engineError(WHO);
     this.#h = h;
     const [maxEntries, maxBytes, ttl, maxKeyLength] = outNumbers(ex.engineCacheSettings(h), 4) as [number, number, number, number];
@@ -145,15 +167,17 @@ export class BoundedCache<V = unknown> {
     this.#maxBytes = maxBytes;
     this.#defaultTtl = ttl;
     this.#maxKeyLength = maxKeyLength;
+    this.#policy = wbg.engineCachePolicy(h);
+    this.#hashed = this.#policy !== 'lru';
     lifecycle.adopt(this, h);
   }
 
   #coreStats(): CoreStats {
-    const [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes] = outNumbers(
-      ex.engineCacheStats(this.#h),
-      8,
-    ) as [number, number, number, number, number, number, number, number];
-    return { hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes };
+    const [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes, rejected, promotions, policy_bytes] =
+      outNumbers(ex.engineCacheStats(this.#h), 11) as [
+        number, number, number, number, number, number, number, number, number, number, number,
+      ];
+    return { hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes, rejected, promotions, policy_bytes };
   }
 
   /** @internal Rebuilds after the Wasm instance was replaced (state lost). */
@@ -310,8 +334,12 @@ export class BoundedCache<V = unknown> {
       this.#values[existing] = data;
       return;
     }
-    const r = ex.engineCacheInsert(this.#h, ttl, size, now);
-    if (r < 0) throw engineError(WHO);
+    const r = ex.engineCacheInsert(this.#h, ttl, size, now, this.#hashed ? hashKey(key) : 0);
+    if (r < 0) {
+      // Refused by the policy (a large entry it has not seen often): not stored.
+      if (r === NOT_ADMITTED) return;
+      throw engineError(WHO);
+    }
     const slot = r % SLOT_RADIX;
     if (r >= SLOT_RADIX) {
       // See engineCacheInsert: one freed slot comes in the result itself.
@@ -458,6 +486,10 @@ export class BoundedCache<V = unknown> {
       bytes: s.bytes,
       max_bytes: Number.isFinite(maxBytes) ? maxBytes : null,
       pending_loads: this.#loads.shared,
+      policy: this.#policy as BoundedCacheStats['policy'],
+      rejected: s.rejected,
+      promotions: s.promotions,
+      policy_bytes: s.policy_bytes,
     };
   }
 

@@ -34,7 +34,18 @@ export interface BoundedCacheStats extends CacheStats {
   max_bytes: number | null;
   /** Loads of `getOrLoad` in flight and shared now (at most `maxPendingLoads`). */
   pending_loads: number;
+  /** The eviction policy. */
+  policy: EvictionPolicy;
+  /** New entries the policy did not admit (see {@link CacheOptions.policy}). */
+  rejected: number;
+  /** Entries the policy promoted (S3-FIFO: small to main; W-TinyLFU: probation to protected). */
+  promotions: number;
+  /** Bytes of the policy's frequency sketch and ghost queue (0 under LRU). */
+  policy_bytes: number;
 }
+
+/** The eviction policies; see {@link CacheOptions.policy}. */
+export type EvictionPolicy = 'lru' | 's3-fifo' | 'w-tinylfu' | 'adaptive';
 
 /** Options of a {@link BoundedCache} and of {@link configure}. */
 export interface CacheOptions {
@@ -44,6 +55,30 @@ export interface CacheOptions {
    * Integer from 1 to 16,777,216. Default 1000 (the original's shipped fix).
    */
   maxEntries?: number;
+  /**
+   * Which entry leaves when room is needed (all keep `maxEntries` and
+   * `maxBytes` exactly, honour TTLs, and leave `peek`/`has` without
+   * effect):
+   * - `'lru'`: exact least recently used. Best when recent keys are the
+   *   likely next ones (sessions, shifting popularity).
+   * - `'s3-fifo'`: a small FIFO that filters one-hit wonders, a main FIFO
+   *   with reinsertion, a ghost queue of recently filtered keys (hashes
+   *   only, at most as many as the main queue holds). Scan-resistant;
+   *   strongest on web-like skewed traffic.
+   * - `'w-tinylfu'`: a 1 % LRU window before a segmented LRU guarded by a
+   *   frequency sketch (2 bytes per entry at most), which admits a new key
+   *   only if it is seen more often than the entry it would evict. Best on
+   *   frequency-heavy traffic and loops a little larger than the cache.
+   * - `'adaptive'`: W-TinyLFU whose window is resized by hill climbing on
+   *   the hit rate (towards LRU or towards LFU as the traffic asks).
+   *
+   * Under the last three a `set` of a new key larger than an eighth of
+   * `maxBytes` may be refused (the cache stays as it was; counted in
+   * `rejected`) when the policy has not seen it more often than what it
+   * would evict: one large one-hit wonder cannot flush the cache. Default:
+   * see BENCHMARKS.md's hit-ratio section for the measurements.
+   */
+  policy?: EvictionPolicy;
   /**
    * Bound on the sum of entry sizes, in bytes by convention. Entries are
    * evicted, least recently used first, to make room; an entry larger than
