@@ -40,6 +40,7 @@ export type InstanceFigures =
       keyBytes: number;
       trackedBytes: number;
       coreBytes: number;
+      policyBytes: number;
     }
   | {
       kind: 'metrics';

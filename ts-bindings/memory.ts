@@ -23,6 +23,13 @@ export interface MemoryStats {
   cache_max_entries: number;
   /** Sum of the sizes given for the module-level cache's values (measured bookkeeping). */
   cache_tracked_bytes: number;
+  /**
+   * Bytes of the module-level cache's eviction-policy structures in Wasm
+   * memory (frequency sketch, ghost queue, the adaptive policy's shadow
+   * caches; 0 under `'lru'`), measured from their allocations and included
+   * in `cache_memory_kb`.
+   */
+  cache_policy_bytes: number;
   /** Metric names registered in the module-level collector (measured). */
   metrics_count: number;
   /** Series across those metrics (measured). */
@@ -63,6 +70,7 @@ export function getMemoryStats(): MemoryStats {
     cache_memory_kb: 0,
     cache_max_entries: 0,
     cache_tracked_bytes: 0,
+    cache_policy_bytes: 0,
     metrics_count: 0,
     metrics_series_count: 0,
     response_times_count: 0,
@@ -81,6 +89,7 @@ export function getMemoryStats(): MemoryStats {
       s.cache_memory_kb = (f.keyBytes + f.trackedBytes + f.coreBytes) / 1024;
       s.cache_max_entries = f.maxEntries;
       s.cache_tracked_bytes = f.trackedBytes;
+      s.cache_policy_bytes = f.policyBytes;
     } else {
       s.metrics_count = f.metrics;
       s.metrics_series_count = f.series;

@@ -122,13 +122,16 @@ fuzz_target!(|input: Input| {
         u32::from(input.budget % 6)
     };
     let ops = &input.ops[..input.ops.len().min(400)];
-    let exact = budget == u32::MAX && tame(ops);
+    // The high bits of max_entries pick the eviction policy: every policy
+    // must keep the safety properties; the LRU model is exact for LRU only.
+    let policy = Policy::ALL[usize::from(input.max_entries / 32) % Policy::ALL.len()];
+    let exact = budget == u32::MAX && tame(ops) && policy == Policy::Lru;
 
     let options = CacheOptions {
         max_entries,
         max_bytes,
         expire_budget: budget,
-        policy: Policy::Lru,
+        policy,
     };
     let mut cache: KeyedCache<u8, u64> = KeyedCache::new(options).expect("valid options");
     let mut model = Model {
@@ -257,9 +260,21 @@ fuzz_target!(|input: Input| {
                     if exact {
                         model.set(key, value, exp, size.ceil(), clock);
                     }
-                    // A fresh entry is stored and readable at once.
-                    assert!(cache.contains_key(&key), "a fresh set is stored (step {i})");
-                    if !(clock > exp) {
+                    // A fresh entry is stored and readable at once, unless a
+                    // policy other than LRU refused a large new entry
+                    // (counted, nothing else stored).
+                    if !cache.contains_key(&key) {
+                        assert!(
+                            policy != Policy::Lru && !present_before && size.ceil() * 8.0 > max_bytes,
+                            "a fresh set is stored (step {i})"
+                        );
+                        assert_eq!(
+                            cache.core().stats().rejected,
+                            stats_before.rejected + 1.0,
+                            "a refusal is counted (step {i})"
+                        );
+                        latest.remove(&key);
+                    } else if !(clock > exp) {
                         assert_eq!(
                             cache.peek(&key, now).copied(),
                             Some(value),

@@ -197,6 +197,7 @@ export class BoundedCache<V = unknown> {
       keyBytes: m.key_bytes,
       trackedBytes: m.tracked_bytes,
       coreBytes: m.core_bytes,
+      policyBytes: m.policy_bytes,
     };
   }
 
@@ -505,14 +506,18 @@ export class BoundedCache<V = unknown> {
     return this.#keyToSlot.keys();
   }
 
-  /** Approximate bytes this cache holds: tracked sizes, keys, and the core. */
-  memoryBytes(): { tracked_bytes: number; key_bytes: number; core_bytes: number } {
+  /**
+   * Approximate bytes this cache holds: tracked sizes, keys, and the core
+   * (whose figure includes `policy_bytes`: the eviction policy's sketch,
+   * ghost queue and shadow caches).
+   */
+  memoryBytes(): { tracked_bytes: number; key_bytes: number; core_bytes: number; policy_bytes: number } {
     this.#checkOpen();
     const s = guarded(() => this.#coreStats());
     // Counted after the engine call: a recovery there forgets every key.
     let keyBytes = 0;
     for (const k of this.#keyToSlot.keys()) keyBytes += 2 * k.length;
-    return { tracked_bytes: s.bytes, key_bytes: keyBytes, core_bytes: s.core_bytes };
+    return { tracked_bytes: s.bytes, key_bytes: keyBytes, core_bytes: s.core_bytes, policy_bytes: s.policy_bytes };
   }
 
   /** Whether `dispose()` was called (every other method then throws). */
