@@ -39,7 +39,8 @@
 mod duel;
 mod ghost;
 mod policy;
-#[cfg(test)]
+// proptest is a native dev-dependency (wasm-pack test builds the lib's tests too).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod policy_tests;
 mod sketch;
 

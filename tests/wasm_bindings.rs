@@ -33,19 +33,19 @@ fn taken() -> (i32, String) {
 
 #[wasm_bindgen_test]
 fn cache_options_are_checked_and_resolved_by_the_core() {
-    let h = cache_new(None, None, None, None, None);
+    let h = cache_new(None, None, None, None, None, None);
     assert!(h >= 0);
     assert_eq!(
         out(cache_settings(h as u32), 5),
         [1000.0, f64::INFINITY, 300.0, 16384.0, 8.0]
     );
     cache_free(h as u32);
-    let h = cache_new(Some(3.0), Some(10.0), Some(0.5), Some(8.0), Some(0.0));
+    let h = cache_new(Some(3.0), Some(10.0), Some(0.5), Some(8.0), Some(0.0), None);
     assert_eq!(out(cache_settings(h as u32), 5), [3.0, 10.0, 0.5, 8.0, 0.0]);
     cache_free(h as u32);
 
     assert_eq!(
-        cache_new(Some(0.0), None, None, None, None),
+        cache_new(Some(0.0), None, None, None, None, None),
         Status::Failed as i32
     );
     let (kind, message) = taken();
@@ -55,7 +55,7 @@ fn cache_options_are_checked_and_resolved_by_the_core() {
         "{message}"
     );
     assert_eq!(
-        cache_new(None, None, None, Some(1.5), None),
+        cache_new(None, None, None, Some(1.5), None, None),
         Status::Failed as i32
     );
     assert_eq!(
@@ -68,23 +68,24 @@ fn cache_options_are_checked_and_resolved_by_the_core() {
 
 #[wasm_bindgen_test]
 fn get_and_set_through_slots_with_lru_eviction() {
-    let h = cache_new(Some(2.0), None, None, None, None) as u32;
+    let h = cache_new(Some(2.0), None, None, None, None, Some("lru".to_string())) as u32;
     let radix = f64::from(Radix::Slot as u32);
-    let a = cache_insert(h, 60.0, 0.0, T0);
-    let b = cache_insert(h, 60.0, 0.0, T0);
+    let a = cache_insert(h, 60.0, 0.0, T0, 0);
+    let b = cache_insert(h, 60.0, 0.0, T0, 0);
     assert!(
         a >= 0.0 && a < radix && b >= 0.0 && b < radix,
         "nothing freed yet"
     );
     // a becomes the most recently used: b is evicted next.
     assert_eq!(cache_touch(h, a as u32, T0), 1);
-    let c = cache_insert(h, 60.0, 0.0, T0);
+    let c = cache_insert(h, 60.0, 0.0, T0, 0);
     let slot = c % radix;
     let freed = (c - slot) / radix;
     assert_eq!(freed - 1.0, b, "the evicted slot comes in the result");
     cache_miss(h);
-    // [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes]
-    let s = out(cache_stats(h), 8);
+    // [hits, misses, hit_rate, total_entries, evictions, expirations, bytes, core_bytes,
+    //  rejected, promotions, policy_bytes]
+    let s = out(cache_stats(h), 11);
     assert_eq!(&s[..6], &[1.0, 1.0, 50.0, 2.0, 1.0, 0.0]);
     // Expired strictly after its TTL.
     assert_eq!(cache_touch(h, slot as u32, T0 + 60_000.0) & 1, 1);
@@ -94,9 +95,9 @@ fn get_and_set_through_slots_with_lru_eviction() {
 
 #[wasm_bindgen_test]
 fn set_refusals_use_the_error_protocol_and_change_nothing() {
-    let h = cache_new(None, Some(10.0), None, None, None) as u32;
+    let h = cache_new(None, Some(10.0), None, None, None, None) as u32;
     assert_eq!(
-        cache_insert(h, -1.0, 0.0, T0),
+        cache_insert(h, -1.0, 0.0, T0, 0),
         f64::from(Status::Failed as i32)
     );
     let (kind, message) = taken();
@@ -110,7 +111,7 @@ fn set_refusals_use_the_error_protocol_and_change_nothing() {
         "the ttl in the caller's unit: {message}"
     );
     assert_eq!(
-        cache_insert(h, 1.0, 11.0, T0),
+        cache_insert(h, 1.0, 11.0, T0, 0),
         f64::from(Status::Failed as i32)
     );
     assert_eq!(taken().0, ErrorKind::Range as i32);
@@ -123,13 +124,13 @@ fn set_refusals_use_the_error_protocol_and_change_nothing() {
 
 #[wasm_bindgen_test]
 fn update_peek_remaining_clean_clear() {
-    let h = cache_new(None, None, None, None, None) as u32;
-    let slot = cache_insert(h, 1.0, 5.0, T0) as u32;
+    let h = cache_new(None, None, None, None, None, None) as u32;
+    let slot = cache_insert(h, 1.0, 5.0, T0, 0) as u32;
     assert_eq!(cache_update(h, slot, 10.0, 7.0, T0), 0);
     assert_eq!(out(cache_stats(h), 7)[6], 7.0, "bytes");
     assert_eq!(cache_remaining_ttl(h, slot, T0 + 4_000.0), 6_000.0);
     assert_eq!(cache_peek(h, slot, T0 + 4_000.0), 1);
-    let other = cache_insert(h, 1.0, 0.0, T0 + 4_000.0) as u32;
+    let other = cache_insert(h, 1.0, 0.0, T0 + 4_000.0, 0) as u32;
     assert_eq!(cache_clean_expired(h, T0 + 5_001.0), 1, "the 1 s entry");
     assert_eq!(cache_peek(h, other, T0 + 5_001.0), 0);
     assert_eq!(cache_remove(h, slot), 1);
@@ -230,8 +231,8 @@ fn metrics_door_end_to_end() {
 fn memory_stats_count_live_cores_and_registries() {
     // [wasm bytes, caches, cache entries, tracked bytes, core bytes, registries, registry bytes]
     let before = out(memory_stats(), 7);
-    let h = cache_new(None, None, None, None, None) as u32;
-    cache_insert(h, 60.0, 3.0, T0);
+    let h = cache_new(None, None, None, None, None, None) as u32;
+    cache_insert(h, 60.0, 3.0, T0, 0);
     let reg = metrics_new(None, None, None, None, None, None, None) as u32;
     let m = out(memory_stats(), 7);
     assert_eq!(m[1], before[1] + 1.0);
@@ -242,4 +243,27 @@ fn memory_stats_count_live_cores_and_registries() {
     cache_free(h);
     metrics_free(reg);
     assert_eq!(out(memory_stats(), 2)[1], before[1]);
+}
+
+#[wasm_bindgen_test]
+fn eviction_policy_by_name_with_refusals() {
+    let h = cache_new(None, None, None, None, None, None) as u32;
+    assert_eq!(cache_policy(h), "adaptive", "the default");
+    cache_free(h);
+    assert_eq!(
+        cache_new(None, None, None, None, None, Some("lfu".to_string())),
+        Status::Failed as i32
+    );
+    assert_eq!(error_kind(), ErrorKind::Type as i32);
+    assert!(take_error_message().contains("'s3-fifo'"));
+    // A large new entry the policy has not seen is not admitted, and counted.
+    let h = cache_new(None, Some(100.0), None, None, None, Some("s3-fifo".to_string())) as u32;
+    for i in 0..9u32 {
+        assert!(cache_insert(h, 60.0, 10.0, T0, i) >= 0.0);
+    }
+    assert_eq!(cache_insert(h, 60.0, 90.0, T0, 99), f64::from(Status::NotAdmitted as i32));
+    let s = out(cache_stats(h), 11);
+    assert_eq!((s[3], s[8]), (9.0, 1.0), "nothing stored, one refusal");
+    assert!(cache_insert(h, 60.0, 90.0, T0, 99) >= 0.0, "seen before: admitted");
+    cache_free(h);
 }
