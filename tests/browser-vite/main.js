@@ -24,7 +24,7 @@ async function main() {
   await ready();
   await ready(); // idempotent
 
-  configure({ maxEntries: 3 });
+  configure({ maxEntries: 3, policy: 'lru' });
   const v = { mood: 'calm' };
   set('mood:stats:1', v, 60);
   check('get returns the very object', get('mood:stats:1') === v);
