@@ -670,6 +670,15 @@ impl CacheCore {
         })
     }
 
+    /// Allocates every slot up to `max_entries` now (for the policy's
+    /// shadow caches, whose memory must not grow once made).
+    pub(crate) fn preallocate(&mut self) {
+        let max = self.options.max_entries as usize;
+        self.entries.reserve_exact(max.saturating_sub(self.entries.len()));
+        self.wheel.reserve_ids(max);
+        self.freed.reserve(4);
+    }
+
     /// The policy's queue lengths (for tests and stats).
     pub fn queue_lens(&self) -> [u32; 3] {
         [self.queue(0).len, self.queue(1).len, self.queue(2).len]

@@ -59,14 +59,20 @@ struct Shadow {
 
 impl Shadow {
     fn new(policy: Policy, capacity: u32) -> Result<Self, CacheError> {
+        let mut core = CacheCore::new(CacheOptions {
+            max_entries: capacity,
+            policy,
+            ..CacheOptions::default()
+        })?;
+        // Allocated in full now (the duel is made at the first request), so
+        // that memory stays flat while the shadows fill.
+        core.preallocate();
+        let mut slots = HashMap::default();
+        slots.reserve(capacity as usize);
         Ok(Shadow {
-            core: CacheCore::new(CacheOptions {
-                max_entries: capacity,
-                policy,
-                ..CacheOptions::default()
-            })?,
-            slots: HashMap::default(),
-            keys: Vec::new(),
+            core,
+            slots,
+            keys: vec![0; capacity as usize],
         })
     }
 
@@ -84,11 +90,7 @@ impl Shadow {
             }
         }
         if let Ok(Insert::Stored(slot)) = inserted {
-            let i = slot as usize;
-            if self.keys.len() <= i {
-                self.keys.resize(i + 1, 0);
-            }
-            if let Some(k) = self.keys.get_mut(i) {
+            if let Some(k) = self.keys.get_mut(slot as usize) {
                 *k = hash;
             }
             self.slots.insert(hash, slot);
@@ -102,8 +104,8 @@ impl Shadow {
 
     fn clear(&mut self) {
         self.core.clear();
+        self.core.preallocate();
         self.slots.clear();
-        self.keys.clear();
     }
 }
 

@@ -5,7 +5,8 @@
 //! A ring of `(hash, sequence)` plus a map from hash to its newest
 //! sequence: membership, insertion and removal are O(1), and a hash removed
 //! from the middle simply leaves a stale ring record that is skipped when it
-//! reaches the front. 16 bytes per ring slot plus the map's ~16 per hash.
+//! reaches the front. 16 bytes per ring slot plus the map's ~16 per hash,
+//! allocated in full at the first push.
 #![forbid(unsafe_code)]
 
 use std::collections::{HashMap, VecDeque};
@@ -66,6 +67,11 @@ impl Ghost {
 
     /// Appends `hash`, dropping the oldest records beyond the capacity.
     pub fn push(&mut self, hash: u32) {
+        if self.ring.capacity() == 0 {
+            // All at once, at first use: the memory then stays flat.
+            self.ring.reserve_exact(self.capacity + 1);
+            self.newest.reserve(self.capacity + 1);
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         self.newest.insert(hash, seq);

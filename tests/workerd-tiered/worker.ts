@@ -38,9 +38,9 @@ const faulty: TierStore = {
 };
 
 const caches_ = {
-  // L1 small, so a few loads evict.
-  both: new TieredCache({ name: 'both', l1: { maxEntries: 4 }, stores: [cacheApi, kv] }),
-  kv: new TieredCache({ name: 'kv', l1: { maxEntries: 4 }, stores: [kv] }),
+  // L1 small and LRU, so a few loads evict the oldest.
+  both: new TieredCache({ name: 'both', l1: { maxEntries: 4, policy: 'lru' }, stores: [cacheApi, kv] }),
+  kv: new TieredCache({ name: 'kv', l1: { maxEntries: 4, policy: 'lru' }, stores: [kv] }),
   faulty: new TieredCache({ name: 'faulty', stores: [faulty, kv], storeTimeout: 200 }),
 };
 type Which = keyof typeof caches_;
