@@ -1,9 +1,9 @@
 // The bounded cache. Keys and values stay in JavaScript: a `Map` from key to
 // an integer slot, and arrays indexed by slot holding the key and the very
 // value that was stored (no copy, no serialization). The Rust core in
-// WebAssembly owns everything else — recency order, expiry times, the byte
-// budget, the timer wheel that reclaims expired entries, the counters — and
-// is called with numbers only. A `get` hit is one `Map` lookup, one clock
+// WebAssembly owns everything else — the eviction policy's queues, expiry
+// times, the byte budget, the timer wheel that reclaims expired entries,
+// the counters — and is called with numbers only. A `get` hit is one `Map` lookup, one clock
 // read and one Wasm call taking and returning numbers.
 import { Radix, Status } from '../../pkg/bounded_services_bg.js';
 import { engine, ex, isTrap, Lifecycle, memoryU32, outNumbers, recover, guarded, type InstanceFigures } from '../engine.js';
@@ -76,7 +76,8 @@ const lifecycle = new Lifecycle((h) => ex.engineCacheFree(h));
 
 /**
  * A bounded TTL cache: string keys, any values (kept by reference), at most
- * `maxEntries` entries and `maxBytes` bytes, LRU eviction, expiry reclaimed
+ * `maxEntries` entries and `maxBytes` bytes, eviction by a choice of
+ * policies (adaptive by default, or exact LRU), expiry reclaimed
  * incrementally with bounded work per call.
  *
  * Each instance holds state in WebAssembly memory, which never shrinks: make
@@ -274,9 +275,10 @@ export class BoundedCache<V = unknown> {
 
   /**
    * The value stored under `key` — the very object that was `set` — or
-   * `null` when absent or expired (`now > expires_at`). A hit makes the entry
-   * the most recently used. Counts a hit or a miss. Never throws for a
-   * string key: one longer than `maxKeyLength` is a miss.
+   * `null` when absent or expired (`now > expires_at`). A hit counts as a
+   * use for the eviction policy (under LRU: the entry is now the most
+   * recently used). Counts a hit or a miss. Never throws for a string key:
+   * one longer than `maxKeyLength` is a miss.
    */
   get<T = V>(key: string): T | null {
     this.#checkLookup(key);
@@ -296,8 +298,10 @@ export class BoundedCache<V = unknown> {
    * Stores `data` under `key` for `ttl` seconds (default: the cache's
    * `ttl`, 300), replacing any entry. `ttl = 0` keeps the entry only while
    * the clock reads the same millisecond; `ttl = Infinity` never expires
-   * (the entry can still be evicted). Evicts least recently used entries to
-   * stay within `maxEntries` and `maxBytes`. A `getOrLoad` of this key in
+   * (the entry can still be evicted). Evicts entries chosen by the eviction
+   * `policy` to stay within `maxEntries` and `maxBytes`; under a policy other
+   * than `'lru'` a new entry larger than an eighth of `maxBytes` may be not
+   * admitted (the cache unchanged, counted in `rejected`). A `getOrLoad` of this key in
    * flight will not overwrite it.
    * @throws TypeError for a non-string key or a non-number ttl/size;
    *   RangeError for a negative/NaN ttl, a key over `maxKeyLength`, or an

@@ -40,7 +40,7 @@ export interface BoundedCacheStats extends CacheStats {
   rejected: number;
   /** Entries the policy promoted (S3-FIFO: small to main; W-TinyLFU: probation to protected). */
   promotions: number;
-  /** Bytes of the policy's frequency sketch and ghost queue (0 under LRU). */
+  /** Bytes of the policy's frequency sketch, ghost queue and shadow caches (0 under LRU). */
   policy_bytes: number;
 }
 
@@ -51,7 +51,7 @@ export type EvictionPolicy = 'lru' | 's3-fifo' | 'w-tinylfu' | 'adaptive';
 export interface CacheOptions {
   /**
    * Hard bound on the number of entries. When full, a `set` of a new key
-   * evicts the least recently used entry (a `get` hit counts as a use).
+   * evicts one entry, chosen by {@link CacheOptions.policy}.
    * Integer from 1 to 16,777,216. Default 1000 (the original's shipped fix).
    */
   maxEntries?: number;
@@ -66,22 +66,23 @@ export interface CacheOptions {
    *   only, at most as many as the main queue holds). Scan-resistant;
    *   strongest on web-like skewed traffic.
    * - `'w-tinylfu'`: a 1 % LRU window before a segmented LRU guarded by a
-   *   frequency sketch (2 bytes per entry at most), which admits a new key
+   *   frequency sketch (8 to 16 bytes per entry), which admits a new key
    *   only if it is seen more often than the entry it would evict. Best on
    *   frequency-heavy traffic and loops a little larger than the cache.
-   * - `'adaptive'`: W-TinyLFU whose window is resized by hill climbing on
-   *   the hit rate (towards LRU or towards LFU as the traffic asks).
+   * - `'adaptive'` (the default): runs S3-FIFO or W-TinyLFU, whichever
+   *   hits more in two small shadow caches replaying a hash-sampled share
+   *   of the requests (set dueling); a switch moves no entry.
    *
    * Under the last three a `set` of a new key larger than an eighth of
    * `maxBytes` may be refused (the cache stays as it was; counted in
    * `rejected`) when the policy has not seen it more often than what it
-   * would evict: one large one-hit wonder cannot flush the cache. Default:
-   * see BENCHMARKS.md's hit-ratio section for the measurements.
+   * would evict: one large one-hit wonder cannot flush the cache. Default
+   * `'adaptive'`, chosen by the hit-ratio measurements in BENCHMARKS.md.
    */
   policy?: EvictionPolicy;
   /**
    * Bound on the sum of entry sizes, in bytes by convention. Entries are
-   * evicted, least recently used first, to make room; an entry larger than
+   * evicted in the policy's order to make room; an entry larger than
    * `maxBytes` alone is refused with a `RangeError`. Default `Infinity`
    * (no byte bound). With a finite `maxBytes`, each entry's size comes from
    * the `size` option of `set`, else from `sizeCalculation`.
