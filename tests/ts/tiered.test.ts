@@ -129,6 +129,40 @@ describe('tiered: L1 over a store', () => {
     assert.equal(await b.getOrLoad('k', async () => 'v2'), 'v2', 'stale after 10 s everywhere');
   });
 
+  it('a hit in a slower store fills the faster ones (and L1)', async () => {
+    const c = clock();
+    const fast = new MemoryStore({ now: c.now, name: 'fast' });
+    const slow = new MemoryStore({ now: c.now, name: 'slow' });
+    const writer = new TieredCache({ stores: [slow], now: c.now });
+    await writer.getOrLoad('k', async () => 'from-slow');
+    await writer.idle();
+    const reader = new TieredCache({ stores: [fast, slow], now: c.now });
+    assert.equal(await reader.getOrLoad('k', async () => 'loaded'), 'from-slow');
+    await reader.idle();
+    assert.equal(fast.size, 1, 'the faster store was filled');
+    const s = reader.getStats();
+    assert.deepEqual([s.tiers[1].misses, s.tiers[2].hits, s.tiers[1].writes], [1, 1, 1]);
+    // The copy in the faster store keeps the entry's own freshness.
+    c.advance(61);
+    const third = new TieredCache({ stores: [fast], now: c.now });
+    assert.equal(await third.getOrLoad('k', async () => 'fresh'), 'fresh', 'stale by the original time');
+  });
+
+  it('get() loads nothing; keysMatching and clear concern L1 only', async () => {
+    const c = clock();
+    const store = new MemoryStore({ now: c.now });
+    const cache = new TieredCache({ stores: [store], now: c.now });
+    assert.equal(await cache.get('k'), null);
+    await cache.set('user:1:a', 1);
+    await cache.set('user:1:b', 2);
+    await cache.set('user:2:a', 3);
+    assert.deepEqual(cache.keysMatching(/^user:1:/).sort(), ['user:1:a', 'user:1:b']);
+    cache.clear();
+    assert.deepEqual(cache.keysMatching(/./), []);
+    assert.equal(await cache.get('user:1:a'), 1, 'still in the store: get fills L1 again');
+    assert.deepEqual(cache.keysMatching(/./), ['user:1:a']);
+  });
+
   it('l1.ttl caps how long L1 keeps an entry; the store still has it', async () => {
     const c = clock();
     const store = new MemoryStore({ now: c.now });
