@@ -44,8 +44,8 @@ mod policy;
 mod policy_tests;
 mod sketch;
 
-pub use policy::{Insert, Policy};
 use policy::PolicyState;
+pub use policy::{Insert, Policy};
 
 use crate::wheel::{TimerWheel, NIL};
 use std::collections::HashMap;
@@ -674,7 +674,8 @@ impl CacheCore {
     /// shadow caches, whose memory must not grow once made).
     pub(crate) fn preallocate(&mut self) {
         let max = self.options.max_entries as usize;
-        self.entries.reserve_exact(max.saturating_sub(self.entries.len()));
+        self.entries
+            .reserve_exact(max.saturating_sub(self.entries.len()));
         self.wheel.reserve_ids(max);
         self.freed.reserve(4);
     }
@@ -686,7 +687,10 @@ impl CacheCore {
 
     /// A copy of queue `q`'s ends and length.
     fn queue(&self, q: u8) -> Queue {
-        self.queues.get(usize::from(q)).copied().unwrap_or(EMPTY_QUEUE)
+        self.queues
+            .get(usize::from(q))
+            .copied()
+            .unwrap_or(EMPTY_QUEUE)
     }
 
     // ----- internals -----
@@ -924,7 +928,11 @@ impl CacheCore {
         let Some(queue) = self.entry(slot).map(|e| e.queue) else {
             return;
         };
-        if self.queues.get(usize::from(queue)).is_some_and(|q| q.head != slot) {
+        if self
+            .queues
+            .get(usize::from(queue))
+            .is_some_and(|q| q.head != slot)
+        {
             self.detach(slot);
             self.push_front(slot, queue);
         }
@@ -952,7 +960,10 @@ impl CacheCore {
             let mut in_queue = 0u32;
             for slot in self.iter_queue(q) {
                 let e = self.entry(slot).copied();
-                assert!(e.is_some_and(|e| e.live), "slot {slot} in queue {q} is live");
+                assert!(
+                    e.is_some_and(|e| e.live),
+                    "slot {slot} in queue {q} is live"
+                );
                 let e = e.unwrap_or(FREE_ENTRY);
                 assert_eq!(usize::from(e.queue), q, "slot {slot} knows its queue");
                 assert_eq!(e.prev, prev, "back link of slot {slot}");
@@ -971,7 +982,8 @@ impl CacheCore {
             assert_eq!(queue.tail, prev, "tail of queue {q}");
             assert_eq!(queue.len, in_queue, "len of queue {q}");
         }
-        self.policy.check_invariants(self.queue_lens(), self.options.max_entries);
+        self.policy
+            .check_invariants(self.queue_lens(), self.options.max_entries);
         assert_eq!(count, self.len, "len");
         assert!(self.len <= self.options.max_entries, "max_entries bound");
         assert!(self.entries.len() <= self.options.max_entries as usize);

@@ -257,13 +257,26 @@ fn eviction_policy_by_name_with_refusals() {
     assert_eq!(error_kind(), ErrorKind::Type as i32);
     assert!(take_error_message().contains("'s3-fifo'"));
     // A large new entry the policy has not seen is not admitted, and counted.
-    let h = cache_new(None, Some(100.0), None, None, None, Some("s3-fifo".to_string())) as u32;
+    let h = cache_new(
+        None,
+        Some(100.0),
+        None,
+        None,
+        None,
+        Some("s3-fifo".to_string()),
+    ) as u32;
     for i in 0..9u32 {
         assert!(cache_insert(h, 60.0, 10.0, T0, i) >= 0.0);
     }
-    assert_eq!(cache_insert(h, 60.0, 90.0, T0, 99), f64::from(Status::NotAdmitted as i32));
+    assert_eq!(
+        cache_insert(h, 60.0, 90.0, T0, 99),
+        f64::from(Status::NotAdmitted as i32)
+    );
     let s = out(cache_stats(h), 11);
     assert_eq!((s[3], s[8]), (9.0, 1.0), "nothing stored, one refusal");
-    assert!(cache_insert(h, 60.0, 90.0, T0, 99) >= 0.0, "seen before: admitted");
+    assert!(
+        cache_insert(h, 60.0, 90.0, T0, 99) >= 0.0,
+        "seen before: admitted"
+    );
     cache_free(h);
 }

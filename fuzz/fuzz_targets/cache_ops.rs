@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use arbitrary::Arbitrary;
-use bounded_services::cache::{CacheOptions, KeyedCache, MAX_ENTRY_SIZE, Policy};
+use bounded_services::cache::{CacheOptions, KeyedCache, Policy, MAX_ENTRY_SIZE};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -265,7 +265,9 @@ fuzz_target!(|input: Input| {
                     // (counted, nothing else stored).
                     if !cache.contains_key(&key) {
                         assert!(
-                            policy != Policy::Lru && !present_before && size.ceil() * 8.0 > max_bytes,
+                            policy != Policy::Lru
+                                && !present_before
+                                && size.ceil() * 8.0 > max_bytes,
                             "a fresh set is stored (step {i})"
                         );
                         assert_eq!(

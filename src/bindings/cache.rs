@@ -79,7 +79,10 @@ fn settings_of(
     let policy = match policy.as_deref() {
         None => DEFAULT_POLICY,
         Some(name) => Policy::from_name(name).ok_or_else(|| {
-            let names: Vec<String> = Policy::ALL.iter().map(|p| format!("'{}'", p.name())).collect();
+            let names: Vec<String> = Policy::ALL
+                .iter()
+                .map(|p| format!("'{}'", p.name()))
+                .collect();
             (
                 ErrorKind::Type,
                 format!("policy must be one of {}", names.join(", ")),
@@ -169,7 +172,9 @@ pub fn cache_settings(handle: u32) -> u32 {
 /// The name of a core's eviction policy (`""` for no such core).
 #[wasm_bindgen(js_name = engineCachePolicy)]
 pub fn cache_policy(handle: u32) -> String {
-    with(&CORES, handle, String::new(), |e| e.settings.policy.name().to_string())
+    with(&CORES, handle, String::new(), |e| {
+        e.settings.policy.name().to_string()
+    })
 }
 
 /// Drops a cache core and its memory.
@@ -226,22 +231,20 @@ pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64, hash: u32) -> f6
         Ok(ms) => ms,
         Err(e) => return f64::from(refuse(&e)),
     };
-    with_core(
-        handle,
-        f64::from(Status::Failed as i32),
-        |core| match core.insert_hashed(ttl_ms, size, now, hash) {
-            Ok(Insert::NotAdmitted) => f64::from(Status::NotAdmitted as i32),
-            Ok(Insert::Stored(slot)) => {
-                let x = match core.freed() {
-                    [] => 0.0,
-                    [one] => 1.0 + f64::from(*one),
-                    many => radix + 1.0 + many.len() as f64,
-                };
-                f64::from(slot) + x * radix
-            }
-            Err(e) => f64::from(refuse(&e)),
-        },
-    )
+    with_core(handle, f64::from(Status::Failed as i32), |core| match core
+        .insert_hashed(ttl_ms, size, now, hash)
+    {
+        Ok(Insert::NotAdmitted) => f64::from(Status::NotAdmitted as i32),
+        Ok(Insert::Stored(slot)) => {
+            let x = match core.freed() {
+                [] => 0.0,
+                [one] => 1.0 + f64::from(*one),
+                many => radix + 1.0 + many.len() as f64,
+            };
+            f64::from(slot) + x * radix
+        }
+        Err(e) => f64::from(refuse(&e)),
+    })
 }
 
 /// `set` of a key that has a slot: replaces TTL (seconds) and size. Returns the

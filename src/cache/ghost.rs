@@ -114,7 +114,10 @@ mod tests {
         g.push(2); // 2 again: newest record wins
         g.push(5);
         g.push(6);
-        assert!(g.contains(2), "the re-pushed 2 is newer than the dropped record");
+        assert!(
+            g.contains(2),
+            "the re-pushed 2 is newer than the dropped record"
+        );
         assert!(g.len() <= 3);
     }
 }

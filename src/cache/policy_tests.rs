@@ -41,7 +41,11 @@ impl Model {
         let uses_sketch = matches!(policy, Policy::WTinyLfu | Policy::Adaptive);
         let mut m = Model {
             policy,
-            running: if policy == Policy::Adaptive { Policy::WTinyLfu } else { policy },
+            running: if policy == Policy::Adaptive {
+                Policy::WTinyLfu
+            } else {
+                policy
+            },
             cap,
             small_cap: cap,
             protected_cap: 0,
@@ -106,13 +110,16 @@ impl Model {
         }
     }
     fn est(&self, key: u16) -> u8 {
-        self.sketch.as_ref().map_or(0, |s| s.estimate(hash_of(&key)))
+        self.sketch
+            .as_ref()
+            .map_or(0, |s| s.estimate(hash_of(&key)))
     }
     /// Window entries over its size move on to probation; the last moved.
     fn shrink_window(&mut self) -> Option<u16> {
         let mut moved = None;
         let mut moves = 0;
-        while !self.q[0].is_empty() && self.q[0].len() >= self.small_cap && moves < MAX_WINDOW_MOVES {
+        while !self.q[0].is_empty() && self.q[0].len() >= self.small_cap && moves < MAX_WINDOW_MOVES
+        {
             moves += 1;
             let t = self.q[0].pop_back().unwrap();
             self.q[1].push_front(t);
@@ -151,7 +158,11 @@ impl Model {
     }
     fn evict_tiny(&mut self) {
         let candidate = self.shrink_window();
-        let victim = *self.q[1].back().or(self.q[2].back()).or(self.q[0].back()).unwrap();
+        let victim = *self.q[1]
+            .back()
+            .or(self.q[2].back())
+            .or(self.q[0].back())
+            .unwrap();
         if let Some(c) = candidate {
             if c != victim && self.est(c) <= self.est(victim) {
                 self.remove(c);
@@ -191,7 +202,11 @@ impl Model {
         }
         self.duel(h);
         while self.len() >= self.cap {
-            if self.running == Policy::S3Fifo { self.evict_s3() } else { self.evict_tiny() }
+            if self.running == Policy::S3Fifo {
+                self.evict_s3()
+            } else {
+                self.evict_tiny()
+            }
         }
         self.freq.insert(key, 0);
         if self.running == Policy::S3Fifo {
@@ -228,7 +243,6 @@ fn cache(policy: Policy, cap: u32) -> KeyedCache<u16, u16> {
     .unwrap()
 }
 
-
 /// Requests `keys` of both; panics at the first difference.
 fn compare(policy: Policy, cap: u32, keys: &[u16]) -> u64 {
     let mut c = cache(policy, cap);
@@ -241,9 +255,17 @@ fn compare(policy: Policy, cap: u32, keys: &[u16]) -> u64 {
         }
         let expected = m.request(k);
         assert_eq!(hit, expected, "{policy:?} cap {cap}: request {i} (key {k})");
-        let mut resident: Vec<u16> = c.core().iter_lru().filter_map(|s| c.key_of(s).copied()).collect();
+        let mut resident: Vec<u16> = c
+            .core()
+            .iter_lru()
+            .filter_map(|s| c.key_of(s).copied())
+            .collect();
         resident.sort_unstable();
-        assert_eq!(resident, m.resident(), "{policy:?} cap {cap}: resident keys after request {i}");
+        assert_eq!(
+            resident,
+            m.resident(),
+            "{policy:?} cap {cap}: resident keys after request {i}"
+        );
         c.core().check_invariants();
         hits += u64::from(hit);
     }
@@ -300,7 +322,11 @@ fn long_streams_match_their_models() {
             c.set(k, k, f64::INFINITY, 0.0, 0.0).unwrap();
         }
     }
-    assert!(c.core().policy_switches() >= 2.0, "switches: {}", c.core().policy_switches());
+    assert!(
+        c.core().policy_switches() >= 2.0,
+        "switches: {}",
+        c.core().policy_switches()
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -415,7 +441,10 @@ fn large_entries_need_to_be_seen_to_be_admitted() {
         }
         let before = c.len();
         c.set(999, 0, f64::INFINITY, 90.0, 0.0).unwrap();
-        assert!(c.get(&999, 0.0).is_none(), "{policy:?}: the large entry was refused");
+        assert!(
+            c.get(&999, 0.0).is_none(),
+            "{policy:?}: the large entry was refused"
+        );
         assert_eq!(c.len(), before, "{policy:?}: nothing was evicted for it");
         assert_eq!(c.core().stats().rejected, 1.0);
         // Asked for again and again: W-TinyLFU's sketch, S3-FIFO's ghost let it in.

@@ -69,7 +69,11 @@ impl Sketch {
     fn positions(&self, hash: u32) -> [(usize, u32); 4] {
         let h = mix(hash);
         let blocks = self.table.len() / 8;
-        let block = if blocks <= 1 { 0 } else { ((u64::from(h) * blocks as u64) >> 32) as usize };
+        let block = if blocks <= 1 {
+            0
+        } else {
+            ((u64::from(h) * blocks as u64) >> 32) as usize
+        };
         let g = mix(h ^ SEEDS[0]);
         let mut out = [(0usize, 0u32); 4];
         for (row, slot) in out.iter_mut().enumerate() {
@@ -118,7 +122,11 @@ impl Sketch {
             // Each 4-bit counter shifted right by one, in parallel.
             *word = (*word >> 1) & 0x7777_7777_7777_7777;
         }
-        self.aging = if end >= self.table.len() { None } else { Some(end) };
+        self.aging = if end >= self.table.len() {
+            None
+        } else {
+            Some(end)
+        };
     }
 
     /// Forgets everything (`clear()`).
