@@ -326,7 +326,7 @@ impl CacheCore {
         };
         Ok(CacheCore {
             freed: Vec::with_capacity(16),
-            policy: PolicyState::new(options.policy, options.max_entries)?,
+            policy: PolicyState::new(options.policy, options.max_entries),
             options,
             entries: Vec::new(),
             free_head: NIL,
@@ -409,7 +409,6 @@ impl CacheCore {
     /// Counts a lookup that found no entry.
     pub fn record_miss(&mut self) {
         self.stats.misses += 1.0;
-        self.on_miss();
     }
 
     /// Inserts a new entry and returns its slot. Evicts least recently used
@@ -548,7 +547,6 @@ impl CacheCore {
             self.unlink_entry(slot);
             self.stats.expirations += 1.0;
             self.stats.misses += 1.0;
-            self.on_miss();
             Touch::Expired
         } else {
             self.on_hit(slot);

@@ -38,7 +38,7 @@
 use super::duel::Duel;
 use super::ghost::Ghost;
 use super::sketch::Sketch;
-use super::{CacheCore, CacheError, NIL};
+use super::{CacheCore, NIL};
 
 /// Which entries a cache evicts when it needs room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +143,7 @@ fn ghost_of(max: u32) -> Ghost {
 }
 
 impl PolicyState {
-    pub(super) fn new(policy: Policy, max_entries: u32) -> Result<Self, CacheError> {
+    pub(super) fn new(policy: Policy, max_entries: u32) -> Self {
         let max = max_entries.max(1);
         let (sketch, ghost, duel) = match policy {
             Policy::Lru => (None, None, None),
@@ -168,7 +168,7 @@ impl PolicyState {
             duel,
         };
         s.set_running(running);
-        Ok(s)
+        s
     }
 
     /// Applies the rules of `running` from now on (sizes of its queues).
@@ -205,11 +205,6 @@ impl PolicyState {
             self.policy
         };
         self.set_running(running);
-    }
-
-    /// The policy whose rules apply now.
-    pub(super) fn running(&self) -> Policy {
-        self.running
     }
 
     /// Times the adaptive policy switched.
@@ -327,10 +322,6 @@ impl CacheCore {
             }
         }
     }
-
-    /// A lookup that found nothing (or an expired entry): nothing to do;
-    /// the key's access is counted when it is stored.
-    pub(super) fn on_miss(&mut self) {}
 
     /// An access of a live slot (a hit, or a `set` of its key).
     pub(super) fn on_write(&mut self, slot: u32) {
@@ -496,11 +487,6 @@ impl CacheCore {
         if let Some(next) = d.request(hash, self.policy.running) {
             self.policy.set_running(next);
         }
-    }
-
-    /// The rules applied now (the policy itself, or Adaptive's choice).
-    pub fn running_policy(&self) -> Policy {
-        self.policy.running()
     }
 
     /// Times an adaptive cache switched between S3-FIFO and W-TinyLFU.

@@ -23,9 +23,10 @@ const SEEDS: [u32; 1] = [0x9E37_79B1];
 
 #[derive(Clone, Debug)]
 pub struct Sketch {
-    /// Four rows, each `width / 16` words.
+    /// `width / 4` words in 64-byte blocks of 8 (empty until the first increment).
     table: Vec<u64>,
-    words_per_row: usize,
+    /// The table's length once allocated.
+    words: usize,
     /// Increments since the last aging pass began.
     additions: u64,
     sample_size: u64,
@@ -46,11 +47,11 @@ impl Sketch {
     /// A sketch for a cache of `max_entries`.
     pub fn new(max_entries: u32) -> Self {
         let width = max_entries.max(16).saturating_mul(4).next_power_of_two();
-        let words_per_row = (width / 16) as usize;
+        let words = (width / 4) as usize;
         Sketch {
             // Allocated at the first increment: an idle cache costs nothing.
             table: Vec::new(),
-            words_per_row,
+            words,
             additions: 0,
             sample_size: 10 * u64::from(max_entries.max(1)),
             aging: None,
@@ -97,7 +98,7 @@ impl Sketch {
     /// Counts one occurrence of `hash`, and runs the aging work due.
     pub fn increment(&mut self, hash: u32) {
         if self.table.is_empty() {
-            self.table = vec![0; self.words_per_row * 4];
+            self.table = vec![0; self.words];
         }
         for (w, bit) in self.positions(hash) {
             if let Some(word) = self.table.get_mut(w) {
