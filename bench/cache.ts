@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { TTLCache } from '@isaacs/ttlcache';
 import { do_not_optimize } from 'mitata';
 import { createOriginalCache, createFixedCache, type OriginalCache } from '../tests/oracles/index.js';
-import { bench, SUBJECT, type Row } from './lib.js';
+import { bench, defaultPolicy, SUBJECT, type Row } from './lib.js';
 
 const TTL_S = 300;
 const TTL_MS = TTL_S * 1000;
@@ -55,9 +55,7 @@ function bsPolicyImpl(maxEntries: number, policy: EvictionPolicy): Impl {
 
 /** The policies other than the default, for the rows beside it. */
 function otherPolicies(): EvictionPolicy[] {
-  const probe = new BoundedCache({ maxEntries: 1 });
-  const d = probe.getStats().policy;
-  probe.dispose();
+  const d = defaultPolicy();
   return (['lru', 's3-fifo', 'w-tinylfu', 'adaptive'] as const).filter((p) => p !== d);
 }
 

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { BoundedCache, type EvictionPolicy } from 'bounded-services/cache';
-import { QUICK, ROOT, writePart } from './lib.js';
+import { defaultPolicy, QUICK, ROOT, writePart } from './lib.js';
 
 export const CAPACITIES = [1000, 10_000, 100_000];
 export const POLICIES: EvictionPolicy[] = ['lru', 's3-fifo', 'w-tinylfu', 'adaptive'];
@@ -32,6 +32,8 @@ export interface HitratioPart {
   traces: string[];
   hits: Hits;
   libcachesim: string;
+  /** The policy of a cache made without the option. */
+  default_policy: EvictionPolicy;
   seconds: number;
 }
 
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
       log(`${t} @ ${c}: ` + POLICIES.map((p) => `${p} ${((row[`bounded-services ${p}`] ?? 0) / keys.length * 100).toFixed(2)}%`).join(', '));
     }
   }
-  const part: HitratioPart = { requests: REQUESTS, capacities: CAPACITIES, traces: names, hits, libcachesim: version, seconds: Math.round((Date.now() - t0) / 1000) };
+  const part: HitratioPart = { requests: REQUESTS, capacities: CAPACITIES, traces: names, hits, libcachesim: version, default_policy: defaultPolicy(), seconds: Math.round((Date.now() - t0) / 1000) };
   writePart('hitratio', part);
   const files = writeCharts(part);
   log(`charts: ${files.map((f) => `bench/charts/${f}`).join(', ')}`);

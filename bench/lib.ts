@@ -5,6 +5,7 @@ import { cpus, totalmem, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from 'mitata';
+import { BoundedCache, type EvictionPolicy } from 'bounded-services/cache';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const PARTS = join(ROOT, 'bench', 'results', 'parts.tmp');
@@ -30,6 +31,14 @@ export interface Row {
 }
 
 export const SUBJECT = 'bounded-services';
+
+/** The policy a cache gets without a `policy` option (asked of the package itself). */
+export function defaultPolicy(): EvictionPolicy {
+  const probe = new BoundedCache({ maxEntries: 1 });
+  const p = probe.getStats().policy;
+  probe.dispose();
+  return p;
+}
 
 /**
  * Measures `fn` with mitata (warm-up, batches of 4096 calls for fast

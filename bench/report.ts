@@ -53,12 +53,8 @@ const footprint = readPart<Footprint>('footprint');
 const workerd = readPart<WorkerdPart>('workerd');
 const hitratio = readPart<HitratioPart>('hitratio');
 
-/** The policy caches get without a `policy` option. */
-const DEFAULT_POLICY: string = (() => {
-  const m = /DEFAULT_POLICY: Policy = Policy::(\w+)/.exec(readFileSync(join(ROOT, 'src', 'cache.rs'), 'utf8'));
-  const names: Record<string, string> = { Lru: 'lru', S3Fifo: 's3-fifo', WTinyLfu: 'w-tinylfu', Adaptive: 'adaptive' };
-  return names[m?.[1] ?? 'Lru'] ?? 'lru';
-})();
+/** The policy caches get without a `policy` option (recorded by the hit-ratio stage). */
+const DEFAULT_POLICY: string = hitratio?.default_policy ?? 'lru';
 
 /** Per trace and capacity: the best reference policy (Belady aside) and each policy's gap to it, in points. */
 function hitGaps(h: HitratioPart): { trace: string; cap: number; best: string; bestRatio: number; gaps: Record<string, number> }[] {
