@@ -39,7 +39,7 @@ interface Resolution {
   /** loaded; found fresh (hit) or stale (stale) in store `tier`; the loader failed and a stale entry stands in; not found and not cached. */
   how: 'loaded' | 'hit' | 'stale' | 'if-error' | 'uncached';
   tier: number;
-  /** The entry's store text, when it is to be written. */
+  /** The entry's store text: to write (loaded), or as a store held it (hit, stale). */
   text: string;
 }
 
@@ -292,10 +292,10 @@ export class TieredCache<V = unknown> {
     if (key.length > this.#l1.maxKeyLength) return null;
     for (let i = 0; i < this.#stores.length; i++) {
       const got = await this.#storeGet(i, key);
-      if (got !== undefined && this.#now() <= got.fresh) {
+      if (got !== undefined && this.#now() <= got.entry.fresh) {
         this.#hit(i, 'hit');
-        this.#keep(key, got, ctx, i, '');
-        return this.#valueOf(got, true) as T | null;
+        this.#keep(key, got.entry, ctx, i, got.text);
+        return this.#valueOf(got.entry, true) as T | null;
       }
       if (got !== undefined) this.#hit(i, 'miss');
     }
@@ -402,16 +402,17 @@ export class TieredCache<V = unknown> {
   async #fetch(key: string, loader: () => unknown, f: Settings, mode: 'load' | 'refresh'): Promise<Resolution> {
     let fallback: Entry | undefined;
     for (let i = 0; i < this.#stores.length; i++) {
-      const got = await this.#storeGet(i, key);
-      if (got === undefined) continue;
+      const found = await this.#storeGet(i, key);
+      if (found === undefined) continue;
+      const { entry: got, text } = found;
       const now = this.#now();
       if (now <= got.fresh) {
         this.#hit(i, 'hit');
-        return { entry: got, how: 'hit', tier: i, text: '' };
+        return { entry: got, how: 'hit', tier: i, text };
       }
       if (mode === 'load' && now <= got.revalidate) {
         this.#hit(i, 'stale');
-        return { entry: got, how: 'stale', tier: i, text: '' };
+        return { entry: got, how: 'stale', tier: i, text };
       }
       this.#hit(i, 'miss');
       if (now <= got.ifError && (fallback === undefined || got.ifError > fallback.ifError)) fallback = got;
@@ -451,7 +452,7 @@ export class TieredCache<V = unknown> {
         return;
       case 'hit':
       case 'stale':
-        this.#keep(key, r.entry, ctx, r.tier, '');
+        this.#keep(key, r.entry, ctx, r.tier, r.text);
         if (r.how === 'stale') {
           this.#served('revalidate');
           this.#refresh(key, loader, f, ctx);
@@ -463,19 +464,13 @@ export class TieredCache<V = unknown> {
     }
   }
 
-  /** An entry found in store `tier`: into L1 and the stores before it. */
+  /**
+   * An entry found in store `tier` as `text`: into L1, and the very text
+   * into the stores before it (nothing re-encoded).
+   */
   #keep(key: string, e: Entry, ctx: WaitUntil | undefined, tier: number, text: string): void {
     this.#putL1(key, e);
-    if (tier === 0) return;
-    let t = text;
-    if (t === '') {
-      try {
-        t = encodeEntry(key, e, this.#codec);
-      } catch {
-        return; // a codec that cannot re-encode what it decoded: leave the faster stores be
-      }
-    }
-    for (let i = 0; i < tier; i++) this.#inBackground(ctx, this.#queue(key, () => this.#storePut(i, key, t, e)));
+    for (let i = 0; i < tier; i++) this.#inBackground(ctx, this.#queue(key, () => this.#storePut(i, key, text, e)));
   }
 
   /** One background refresh of `key` (none while a load of it is in flight). */
@@ -606,13 +601,16 @@ export class TieredCache<V = unknown> {
   }
 
   /** The entry store `i` holds for `key`, or undefined (a miss is counted here). */
-  async #storeGet(i: number, key: string): Promise<Entry | undefined> {
+  async #storeGet(i: number, key: string): Promise<{ entry: Entry; text: string } | undefined> {
     const store = this.#stores[i] as TierStore;
     const text = await this.#call(i, 'get', async () => store.get(await storeKey(key, store.maxKeyBytes ?? Infinity)));
     if (text === FAILED) return undefined;
-    const e = typeof text === 'string' ? decodeEntry(key, text, this.#codec) : undefined;
-    if (e === undefined) this.#hit(i, 'miss');
-    return e;
+    const entry = typeof text === 'string' ? decodeEntry(key, text, this.#codec) : undefined;
+    if (entry === undefined) {
+      this.#hit(i, 'miss');
+      return undefined;
+    }
+    return { entry, text: text as string };
   }
 
   async #storePut(i: number, key: string, text: string, e: Entry): Promise<void> {
