@@ -18,6 +18,7 @@ cargo test --quiet
 step "cargo clippy (no unwrap/expect/panic in the core)"
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib --features fleet -- -D warnings
 
 step "build (wasm-pack + tsc)"
 bash scripts/build.sh

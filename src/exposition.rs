@@ -74,7 +74,7 @@ pub fn write_escaped_label_value(out: &mut String, value: &str) {
 }
 
 /// Append `name[suffix]{labels[,le="le"]} value\n`.
-fn write_sample<'a>(
+pub(crate) fn write_sample<'a>(
     out: &mut String,
     name: &str,
     suffix: &str,
@@ -108,7 +108,7 @@ fn write_sample<'a>(
     out.push('\n');
 }
 
-fn write_header(out: &mut String, name: &str, help: Option<&str>, kind: &str) {
+pub(crate) fn write_header(out: &mut String, name: &str, help: Option<&str>, kind: &str) {
     if let Some(help) = help {
         out.push_str("# HELP ");
         out.push_str(name);
@@ -131,7 +131,14 @@ pub fn encode(registry: &mut Registry, out: &mut String) {
     let p95 = registry.percentile(95.0).unwrap_or(0.0);
     let p99 = registry.percentile(99.0).unwrap_or(0.0);
     let window = registry.options().window_size;
-    let reg: &Registry = registry;
+    encode_families(registry, out);
+    let of = format!("the last {window} response times");
+    encode_percentile_gauges(out, p95, p99, &of);
+}
+
+/// Append every family of `reg` with at least one series, in registration
+/// order (no percentile gauges).
+pub fn encode_families(reg: &Registry, out: &mut String) {
     for fam in reg.families() {
         let series = fam.series_sorted();
         if series.is_empty() {
@@ -166,10 +173,13 @@ pub fn encode(registry: &mut Registry, out: &mut String) {
             }
         }
     }
+}
+
+/// Append the gauges `http_response_time_p95` and `_p99` with their HELP
+/// (`of` says of what, e.g. "the last 1000 response times").
+pub fn encode_percentile_gauges(out: &mut String, p95: f64, p99: f64, of: &str) {
     for (name, (q, v)) in PERCENTILE_GAUGES.iter().zip([(95, p95), (99, p99)]) {
-        let help = format!(
-            "{q}th percentile (nearest rank) of the last {window} response times, in ms; 0 when empty."
-        );
+        let help = format!("{q}th percentile (nearest rank) of {of}, in ms; 0 when empty.");
         write_header(out, name, Some(&help), "gauge");
         write_sample(out, name, "", std::iter::empty(), None, |o| {
             write_value(o, v)

@@ -65,3 +65,56 @@ pub enum Radix {
 
 // The radix is the core's bound on entries.
 const _: () = assert!(Radix::Slot as u32 == crate::cache::MAX_MAX_ENTRIES);
+
+/// Outcome of `engineFleetApply`: a delta merged, acknowledged as a retry,
+/// or refused (why; the message waits in `engineTakeErrorMessage()`). The
+/// facade answers each with its HTTP status.
+#[cfg(feature = "fleet")]
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaOutcome {
+    /// Merged.
+    Applied = 0,
+    /// Already merged (a retry): acknowledge, change nothing.
+    Duplicate = 1,
+    /// Not a well-formed delta.
+    Malformed = 2,
+    /// A format version this build does not read.
+    Version = 3,
+    /// Larger than the aggregator's `maxDeltaBytes`.
+    TooLarge = 4,
+    /// Taken longer ago than the isolate ttl.
+    Stale = 5,
+    /// Bucket bounds or shard differ from the aggregator's.
+    Mismatch = 6,
+}
+
+/// Where each option of `engineFleetNew` goes in its options array (NaN:
+/// the default).
+#[cfg(feature = "fleet")]
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FleetOption {
+    /// `maxSeriesPerMetric`.
+    MaxSeriesPerMetric = 0,
+    /// `maxMetrics`.
+    MaxMetrics = 1,
+    /// `staleAfterMs`.
+    StaleAfterMs = 2,
+    /// `maxLabelValueLength`.
+    MaxLabelValueLength = 3,
+    /// `maxLabels`.
+    MaxLabels = 4,
+    /// `maxIsolates`.
+    MaxIsolates = 5,
+    /// `isolateTtlMs`.
+    IsolateTtlMs = 6,
+    /// `sketchSlotMs`.
+    SketchSlotMs = 7,
+    /// `sketchSlots`.
+    SketchSlots = 8,
+    /// `maxDeltaBytes`.
+    MaxDeltaBytes = 9,
+    /// The array's length.
+    Count = 10,
+}

@@ -23,7 +23,7 @@ fn with_registry<R>(handle: u32, default: R, f: impl FnOnce(&mut Registry) -> R)
 /// The status of a refused call: [`Status::Stale`] for a series handle that
 /// is no longer valid (the facade resolves it again), else
 /// [`Status::Failed`] with the core's error kept for `engineTakeErrorMessage`.
-fn refuse(e: &MetricsError) -> i32 {
+pub(crate) fn refuse(e: &MetricsError) -> i32 {
     if matches!(e, MetricsError::StaleHandle) {
         return Status::Stale as i32;
     }
@@ -42,10 +42,10 @@ fn metric_type(kind: MetricKind) -> MetricType {
     }
 }
 
-type Refusal = (ErrorKind, String);
+pub(crate) type Refusal = (ErrorKind, String);
 
 /// A count option: a positive integer, or `default` when absent.
-fn count(v: Option<f64>, name: &str, default: usize) -> Result<usize, Refusal> {
+pub(crate) fn count(v: Option<f64>, name: &str, default: usize) -> Result<usize, Refusal> {
     match v {
         None => Ok(default),
         Some(x) if x >= 1.0 && x.fract() == 0.0 && x <= 4_294_967_295.0 => Ok(x as usize),
@@ -73,8 +73,37 @@ pub fn metrics_new(
     max_labels: Option<f64>,
     buckets: Option<Vec<f64>>,
 ) -> i32 {
+    let opts = metrics_options(
+        max_series_per_metric,
+        max_metrics,
+        stale_after_ms,
+        window_size,
+        max_label_value_length,
+        max_labels,
+        buckets,
+    );
+    let opts = match opts {
+        Ok(o) => o,
+        Err((kind, message)) => return fail(kind, message),
+    };
+    match Registry::new(opts) {
+        Ok(reg) => REGISTRIES.with_borrow_mut(|t| t.insert(reg)) as i32,
+        Err(e) => refuse(&e),
+    }
+}
+
+/// The registry options from their numeric forms (`None`: the default).
+pub(crate) fn metrics_options(
+    max_series_per_metric: Option<f64>,
+    max_metrics: Option<f64>,
+    stale_after_ms: Option<f64>,
+    window_size: Option<f64>,
+    max_label_value_length: Option<f64>,
+    max_labels: Option<f64>,
+    buckets: Option<Vec<f64>>,
+) -> Result<MetricsOptions, Refusal> {
     let d = MetricsOptions::default();
-    let opts = (|| -> Result<MetricsOptions, Refusal> {
+    (|| -> Result<MetricsOptions, Refusal> {
         let stale_after_ms = match stale_after_ms {
             None => d.stale_after_ms,
             Some(x) if x > 0.0 => x,
@@ -105,15 +134,7 @@ pub fn metrics_new(
             )?,
             max_labels: count(max_labels, "maxLabels", d.max_labels)?,
         })
-    })();
-    let opts = match opts {
-        Ok(o) => o,
-        Err((kind, message)) => return fail(kind, message),
-    };
-    match Registry::new(opts) {
-        Ok(reg) => REGISTRIES.with_borrow_mut(|t| t.insert(reg)) as i32,
-        Err(e) => refuse(&e),
-    }
+    })()
 }
 
 /// The settings of a registry the facade needs, in the out-buffer:
@@ -333,16 +354,74 @@ pub fn metrics_snapshot(handle: u32) -> u32 {
 /// value may hold any character, so the facade cuts it by its length.
 #[wasm_bindgen(js_name = engineMetricsSumByLabel)]
 pub fn metrics_sum_by_label(handle: u32, name: &str, label: &str) -> String {
-    with_registry(handle, String::new(), |reg| {
-        let mut text = String::new();
-        for (value, sum) in reg.sum_by_label(name, label) {
-            crate::num::push_finite(&mut text, value.encode_utf16().count() as f64);
-            text.push(':');
-            text.push_str(&value);
-            crate::exposition::write_value(&mut text, sum);
-            text.push(';');
+    with_registry(handle, String::new(), |reg| sums_by_label(reg, name, label))
+}
+
+/// [`metrics_sum_by_label`]'s records for any registry.
+pub(crate) fn sums_by_label(reg: &Registry, name: &str, label: &str) -> String {
+    let mut text = String::new();
+    for (value, sum) in reg.sum_by_label(name, label) {
+        crate::num::push_finite(&mut text, value.encode_utf16().count() as f64);
+        text.push(':');
+        text.push_str(&value);
+        crate::exposition::write_value(&mut text, sum);
+        text.push(';');
+    }
+    text
+}
+
+/// Start keeping what [`metrics_take_delta`] needs (the durations since the
+/// last take): call it when a collector starts shipping.
+#[wasm_bindgen(js_name = engineMetricsTrackDeltas)]
+pub fn metrics_track_deltas(handle: u32) {
+    with_registry(handle, (), Registry::track_deltas);
+}
+
+/// What changed in shard `shard` of `shards` since the last take, as a
+/// delta (format: src/metrics/delta.rs); moves the baseline. Empty when
+/// nothing changed, or when refused ([`Status::Failed`]'s error waits, so
+/// `engineErrorKind()` tells the two apart). Byte 6 bit 0 set: truncated
+/// at `max_bytes`, take again.
+#[wasm_bindgen(js_name = engineMetricsTakeDelta)]
+pub fn metrics_take_delta(
+    handle: u32,
+    isolate: &str,
+    seq: f64,
+    shard: u32,
+    shards: u32,
+    max_bytes: u32,
+    now: f64,
+) -> Vec<u8> {
+    with_registry(handle, Vec::new(), |reg| {
+        let take = crate::metrics::Take {
+            isolate,
+            seq: if (1.0..=9_007_199_254_740_991.0).contains(&seq) {
+                seq as u64
+            } else {
+                0
+            },
+            shard,
+            shards,
+            max_bytes: max_bytes as usize,
+            now_ms: now,
+        };
+        if take.seq == 0 {
+            fail(
+                ErrorKind::Range,
+                format!(
+                    "seq must be a positive integer, got {}",
+                    crate::num::Num(seq)
+                ),
+            );
+            return Vec::new();
         }
-        text
+        match reg.take_delta(&take) {
+            Ok(t) => t.bytes,
+            Err(e) => {
+                refuse(&e);
+                Vec::new()
+            }
+        }
     })
 }
 

@@ -27,6 +27,8 @@
 pub mod cache;
 pub mod contract;
 pub mod error;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 mod handles;
 pub mod metrics;
 

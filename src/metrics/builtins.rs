@@ -86,6 +86,9 @@ impl Registry {
     pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
         check_duration(ms)?;
         self.window.push(ms);
+        if let Some(t) = &mut self.tracker {
+            t.sketch.add(ms);
+        }
         self.update_mean_gauge(now_ms)?;
         self.observe_durations(&[ms / 1000.0], now_ms)
     }
@@ -142,6 +145,9 @@ impl Registry {
         }
         for &ms in samples {
             self.window.push(ms);
+        }
+        if let Some(t) = &mut self.tracker {
+            samples.iter().for_each(|&ms| t.sketch.add(ms));
         }
         self.update_mean_gauge(now_ms)?;
         let seconds: Vec<f64> = samples.iter().map(|ms| ms / 1000.0).collect();

@@ -31,25 +31,36 @@
 #![forbid(unsafe_code)]
 
 mod builtins;
+mod ddsketch;
+mod delta;
 mod error;
+mod fleet;
 mod handle;
 mod labels;
 mod options;
 mod slab;
 mod window;
+mod wire;
 
 use std::collections::HashMap;
 
 pub use builtins::{
     BUILTIN_METRICS, PERCENTILE_GAUGES, RESPONSE_TIME_GAUGE, RESPONSE_TIME_HISTOGRAM,
 };
+pub use ddsketch::{DdSketch, MAX_BINS as SKETCH_MAX_BINS, RELATIVE_ACCURACY};
+pub use delta::{
+    shard_of, FormatError, Take, Taken, MAGIC as DELTA_MAGIC, MAX_ISOLATE_ID_LEN, MAX_SHARDS,
+    MIN_TAKE_BYTES, VERSION as DELTA_VERSION,
+};
 pub use error::{ErrorKind, MetricsError};
+pub use fleet::{Aggregator, Applied, FleetError, FleetOptions, FleetStats};
 pub use handle::SeriesHandle;
 pub use labels::{KeyLabels, MAX_NAME_LEN, OVERFLOW_LABEL};
 pub use options::{
     MetricsOptions, MAX_BUCKETS, MAX_LABELS_LIMIT, MAX_LABEL_VALUE_LEN_LIMIT, MAX_WINDOW_SIZE,
 };
 pub use window::js_math_round;
+pub use wire::WireError;
 
 use error::clip;
 use labels::{canonical_key, key_label_value, validate_metric_name, OVERFLOW_KEY};
@@ -268,6 +279,9 @@ pub struct Registry {
     /// use; cleared by `reset`.
     rt_gauge: Option<SeriesHandle>,
     rt_hist: Option<SeriesHandle>,
+    /// Baselines of [`take_delta`](Self::take_delta) and the durations
+    /// since; `None` until deltas are taken (costs nothing before).
+    tracker: Option<Box<delta::Tracker>>,
 }
 
 impl Registry {
@@ -288,6 +302,7 @@ impl Registry {
             scratch: String::new(),
             rt_gauge: None,
             rt_hist: None,
+            tracker: None,
             opts,
         };
         reg.register_builtins();
@@ -313,6 +328,10 @@ impl Registry {
         self.series_heap = 0;
         self.rt_gauge = None;
         self.rt_hist = None;
+        if self.tracker.is_some() {
+            // Values restart at 0: so do the baselines (the slots are new).
+            self.tracker = Some(Box::default());
+        }
         self.register_builtins();
     }
 
@@ -431,8 +450,11 @@ impl Registry {
             return Err(MetricsError::StaleHandle);
         };
         let labelled = !self.scratch.is_empty();
+        // The overflow series itself (a fleet aggregator merges into it):
+        // never counted against the cap.
+        let is_overflow_key = self.scratch.as_str() == OVERFLOW_KEY;
         let existing = fam.series.get(self.scratch.as_str()).copied();
-        let overflow = existing.is_none() && labelled && fam.labelled >= cap;
+        let overflow = existing.is_none() && labelled && !is_overflow_key && fam.labelled >= cap;
         let (slot, new) = match (existing, overflow) {
             (Some(slot), _) => (slot, false),
             (None, true) => {
@@ -464,7 +486,7 @@ impl Registry {
                 return Err(MetricsError::StaleHandle);
             };
             self.series_heap += heap + key.len();
-            if labelled && !overflow {
+            if labelled && !overflow && !is_overflow_key {
                 fam.labelled += 1;
             }
             fam.series.insert(key, slot);
@@ -1062,6 +1084,7 @@ impl Registry {
             + self.buckets.len() * std::mem::size_of::<f64>()
             + self.window.heap_bytes()
             + self.scratch.capacity()
+            + self.tracker.as_ref().map_or(0, |t| t.heap_bytes())
     }
 
     /// Walk every structure and check the invariants (slab free list,

@@ -113,6 +113,11 @@ impl Slab {
         self.max_slots
     }
 
+    /// Slots allocated so far (live or free): every slot index is below it.
+    pub(crate) fn slots_len(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Insert a series; returns `(slot, generation)` or `None` when all
     /// `max_slots` slots are in use.
     pub(crate) fn insert(&mut self, series: Series) -> Option<(u32, u32)> {
