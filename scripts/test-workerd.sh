@@ -16,7 +16,10 @@
 #   4. Vitest inside workerd (tests/workerd-vitest): fake timers and the
 #      per-turn clock, as an app's own tests run them;
 #   5. the tiered cache (tests/workerd-tiered): two workers in one
-#      `wrangler dev` sharing a KV namespace and the Cache API.
+#      `wrangler dev` sharing a KV namespace and the Cache API;
+#   6. fleet metrics (tests/workerd-fleet): three workers shipping deltas to
+#      two aggregator Durable Objects (with injected faults and a reset),
+#      the fleet view checked, then again after a restart of workerd.
 # Every server is stopped by its process id, also on failure.
 # Needs scripts/setup.sh to have run (npm ci at the root, promtool,
 # prometheus_client); runs `npm ci` in the example itself.
@@ -218,9 +221,11 @@ run_target() {
 # Each part runs in its own subshell (its server stopped on the way out), so
 # one failing part does not hide the others' results.
 FAILED=()
+# BS_WORKERD_ONLY=<part name>: run that part alone (while working on it).
 part() {
   local name=$1
   shift
+  if [ -n "${BS_WORKERD_ONLY:-}" ] && [ "$name" != "$BS_WORKERD_ONLY" ]; then return 0; fi
   set +e
   (
     set -e
@@ -294,11 +299,34 @@ tiered_in_workerd() {
   stop_server
 }
 
+fleet_in_workerd() {
+  step "fleet metrics in workerd (tests/workerd-fleet): three workers ship to two aggregator Durable Objects"
+  local dir=$ROOT/tests/workerd-fleet
+  mkdir -p "$dir/node_modules"
+  ln -sfn ../../.. "$dir/node_modules/bounded-services"
+  rm -rf "$WORK/fleet-state" "$dir/.expected.json"
+  local configs=(-c "$dir/w1.toml" -c "$dir/w2.toml" -c "$dir/w3.toml" -c "$dir/agg.toml" --persist-to "$WORK/fleet-state")
+  start_server "$WORK/fleet.log" /ready "$dir" -- dev "${configs[@]}"
+  if ! timeout 180 node "$dir/driver.mjs" "$BASE" load; then
+    grep -iE 'error|warn' "$WORK/fleet.log" | sed 's/\x1b\[[0-9;]*m//g' | head -20 >&2 || true
+    fail "fleet checks failed"
+  fi
+  stop_server
+  # A restart of the whole runtime: the aggregators come back from storage.
+  start_server "$WORK/fleet2.log" /ready "$dir" -- dev "${configs[@]}"
+  if ! timeout 60 node "$dir/driver.mjs" "$BASE" reread; then
+    grep -iE 'error|warn' "$WORK/fleet2.log" | sed 's/\x1b\[[0-9;]*m//g' | head -20 >&2 || true
+    fail "fleet state lost across a restart"
+  fi
+  stop_server
+}
+
 part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
 part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01 --kv MOODS_KV
 part "trap recovery" trap_recovery
 part "Vitest inside workerd" vitest_in_workerd
 part "tiered cache in workerd" tiered_in_workerd
+part "fleet metrics in workerd" fleet_in_workerd
 
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf '\n---- workerd tests FAILED: %s\n' "$(IFS=,; echo "${FAILED[*]}" | sed 's/,/, /g')"

@@ -8,6 +8,7 @@ export { configure, metricsCollector } from './metrics/default-collector.js';
 export {
   metricsMiddleware,
   OVERLONG_LABEL_VALUE,
+  type FleetShipperLike,
   type HonoLikeContext,
   type MetricsMiddlewareOptions,
 } from './metrics/middleware.js';

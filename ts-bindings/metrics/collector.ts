@@ -166,6 +166,8 @@ export class MetricsCollector {
   /** Response times staged, not yet recorded by the engine. */
   #staged = 0;
   readonly #isDefault = makingDefault;
+  /** Deltas are taken (a fleet shipper is attached): keep tracking after a rebuild. */
+  #tracking = false;
 
   /**
    * Options are checked at once, by the core (bucket bounds included); the
@@ -217,7 +219,37 @@ export class MetricsCollector {
     const [gauge, histogram] = wbg.engineMetricsWindowFamilies().split('\n') as [string, string];
     this.#windowGauge = gauge;
     this.#windowHistogram = histogram;
+    if (this.#tracking) ex.engineMetricsTrackDeltas(h);
     return h;
+  }
+
+  /**
+   * @internal For `bounded-services/fleet`: from now on, keep what deltas
+   * need (the durations since the last take), also across `configure()`,
+   * `reset()` and a rebuild after a trap.
+   */
+  trackDeltas(): void {
+    this.#checkOpen();
+    this.#tracking = true;
+    guarded(() => ex.engineMetricsTrackDeltas(this.#registry()));
+  }
+
+  /**
+   * @internal For `bounded-services/fleet`: what changed in `shard` of
+   * `shards` since the last take, as a delta (src/metrics/delta.rs), and
+   * move the baseline; empty when nothing changed. Byte 6 bit 0 set: it
+   * stopped at `maxBytes` and more changes wait.
+   */
+  takeDelta(isolate: string, seq: number, shard: number, shards: number, maxBytes: number): Uint8Array {
+    this.#checkOpen();
+    this.#flush();
+    return guarded(() => {
+      const reg = this.#registry();
+      wbg.engineTakeErrorMessage(); // no earlier error may pass for this call's
+      const bytes = wbg.engineMetricsTakeDelta(reg, isolate, seq, shard, shards, maxBytes, this.#now());
+      if (bytes.length === 0 && wbg.engineErrorKind() >= 0) throw engineError(WHO);
+      return bytes;
+    });
   }
 
   /** The registry, created on first use. */

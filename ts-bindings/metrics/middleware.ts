@@ -15,6 +15,16 @@ export interface HonoLikeContext {
   };
   res: { status: number };
   error?: unknown;
+  /** The Worker's bindings (read by the `fleet` option). */
+  env?: unknown;
+  /** Hono's getter, which throws where there is none (Node). */
+  executionCtx?: { waitUntil(promise: Promise<unknown>): void };
+}
+
+/** What the `fleet` option needs of a shipper (a `FleetShipper` of `bounded-services/fleet`). */
+export interface FleetShipperLike {
+  noteUpdate(): void;
+  maybeFlush(env?: unknown, ctx?: { waitUntil(promise: Promise<unknown>): void }): void;
 }
 
 /** Options of {@link metricsMiddleware}. */
@@ -29,6 +39,13 @@ export interface MetricsMiddlewareOptions {
    * `routePath` from `hono/route` itself.
    */
   routePath?: (c: never) => string;
+  /**
+   * Ship this isolate's metrics to the fleet aggregators: after each
+   * request the shipper counts one update and, when a flush is due, starts
+   * it in `c.executionCtx.waitUntil` (with `c.env` for the binding). The
+   * request itself only pays a counter and a time comparison.
+   */
+  fleet?: FleetShipperLike;
 }
 
 /** Label value used when a route pattern or error name is too long to be one. */
@@ -120,6 +137,10 @@ export function metricsMiddleware(collectorOrOptions?: MetricsCollector | Metric
         : collectorOrOptions;
   const routePath = (options.routePath ?? defaultRoutePath) as (c: HonoLikeContext) => string;
   const explicit = options.collector;
+  const fleet = options.fleet;
+  if (fleet !== undefined && (fleet === null || typeof fleet.maybeFlush !== 'function')) {
+    throw new TypeError('bounded-services/metrics: option fleet must be a FleetShipper');
+  }
   return async (c: HonoLikeContext, next: () => Promise<void>): Promise<void> => {
     const start = Date.now();
     let thrown: unknown;
@@ -164,6 +185,20 @@ export function metricsMiddleware(collectorOrOptions?: MetricsCollector | Metric
       }
     } catch {
       // A disposed collector: the request still succeeds.
+    }
+    if (fleet !== undefined) {
+      try {
+        fleet.noteUpdate();
+        let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
+        try {
+          ctx = c.executionCtx;
+        } catch {
+          ctx = undefined; // no ExecutionContext (Node): the flush runs unattended
+        }
+        fleet.maybeFlush(c.env, ctx);
+      } catch {
+        // Shipping never fails a request.
+      }
     }
     if (threw) throw thrown;
   };

@@ -1,0 +1,74 @@
+// The fleet view: every shard's merged state, merged once more into one
+// exposition or snapshot where the scrape is served.
+import { FleetAggregator } from './aggregator.js';
+import { STATE_PATH } from './shipper.js';
+import { describe } from '../describe.js';
+import type { FleetAggregatorOptions, FleetSnapshot, NamespaceLike } from './types.js';
+
+const WHO = 'bounded-services/fleet';
+
+/** Options of {@link fleetPrometheusText} and {@link fleetSnapshot}. */
+export interface FleetScrapeOptions {
+  /** Aggregator shards, as the shippers were given. Default 1. */
+  shards?: number;
+  /** Shard object names' prefix, as the shippers were given. Default `'bs-fleet'`. */
+  name?: string;
+  /**
+   * The merged view's options (`buckets` must be the aggregators'). Its caps
+   * apply to the union of the shards: past them, label sets fold into the
+   * overflow series (totals stay right).
+   */
+  aggregator?: FleetAggregatorOptions;
+}
+
+async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<FleetAggregator> {
+  if (ns === null || typeof ns !== 'object' || typeof ns.get !== 'function') {
+    throw new TypeError(`${WHO}: expected the aggregators' Durable Object namespace, got ${describe(ns)}`);
+  }
+  const shards = options.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > 256) {
+    throw new RangeError(`${WHO}: shards must be an integer in 1..=256, got ${describe(shards)}`);
+  }
+  const name = options.name ?? 'bs-fleet';
+  // Every shard or none: a view missing one would make counters jump back.
+  const states = await Promise.all(
+    Array.from({ length: shards }, async (_, shard) => {
+      const res = await ns.get(ns.idFromName(`${name}:${shard}`) as never).fetch(STATE_PATH);
+      if (res.status !== 200) throw new Error(`${WHO}: shard ${shard} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      return new Uint8Array(await res.arrayBuffer());
+    }),
+  );
+  const view = new FleetAggregator(options.aggregator ?? {});
+  try {
+    for (const s of states) view.load(s);
+  } catch (err) {
+    view.dispose();
+    throw err;
+  }
+  return view;
+}
+
+/**
+ * The fleet's Prometheus exposition (serve it with
+ * `PROMETHEUS_CONTENT_TYPE`): the states of every shard, merged. Rejects
+ * when a shard cannot be read (answer 503: Prometheus records a failed
+ * scrape, where a partial one would make counters jump).
+ */
+export async function fleetPrometheusText(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<string> {
+  const view = await merged(ns, options);
+  try {
+    return view.toPrometheusFormat();
+  } finally {
+    view.dispose();
+  }
+}
+
+/** The fleet's figures (a collector's snapshot fields, merged, and the fleet's own). */
+export async function fleetSnapshot(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<FleetSnapshot> {
+  const view = await merged(ns, options);
+  try {
+    return view.getSnapshot();
+  } finally {
+    view.dispose();
+  }
+}
