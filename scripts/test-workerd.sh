@@ -155,12 +155,12 @@ if grep -l "engineTestTrap\|pkg-test" "$WRANGLER_SCRIPT" "$EX/dist/pages/_worker
   if grep -q "engineTestTrap()" "$WRANGLER_SCRIPT" "$EX/dist/pages/_worker.js"; then fail "a production bundle calls engineTestTrap"; fi
 fi
 
-# run_target NAME wrangler-args...: start, smoke, load, check, stop.
+# run_target NAME wrangler-args...: start (in RUN_DIR, default the example), smoke, load, check, stop.
 run_target() {
   local name=$1
   shift
   step "$name: start in workerd"
-  start_server "$WORK/$name.log" / "$EX" -- "$@"
+  start_server "$WORK/$name.log" / "${RUN_DIR:-$EX}" -- "$@"
 
   step "$name: smoke"
   curl -fsS "$BASE/api/moods/smoke-1" -o /dev/null -D "$WORK/h1" || fail "GET /api/moods/smoke-1"
@@ -189,6 +189,23 @@ run_target() {
     if (s.tiers[0].hits !== 1 || s.loads !== 2 || bad.length) { console.error("FAIL: tiered stats", JSON.stringify(s)); process.exit(1); }
     console.log(`  ok   tiered route through ${s.tiers.map((t) => t.tier).join(" -> ")}: MISS, HIT, MISS after the POST; stores written ${s.tiers.slice(1).map((t) => t.writes).join("/")} times, no store errors`);
   ' "$WORK/tstats.json" || fail "tiered stats"
+  # The fleet view: a Durable Object in the wrangler build; Pages cannot define one.
+  local fcode
+  fcode=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/metrics/fleet")
+  if [ "$name" = wrangler-build ]; then
+    [ "$fcode" = 401 ] || fail "GET /metrics/fleet without the token answered $fcode"
+    curl -fsS "$BASE/api/fleet/flush" -o "$WORK/$name.flush.json" || fail "GET /api/fleet/flush"
+    curl -fsS -H 'authorization: Bearer dev-only-token' "$BASE/metrics/fleet" -o "$WORK/$name.fleet.txt" || fail "GET /metrics/fleet"
+    grep -q '^bs_fleet_isolates ' "$WORK/$name.fleet.txt" && grep -q '^http_requests_total{method="GET",path="/api/moods/:userId"} ' "$WORK/$name.fleet.txt" \
+      || fail "fleet view lacks the isolate's requests: $(head -c 600 "$WORK/$name.fleet.txt")"
+    local prc=0
+    promtool check metrics <"$WORK/$name.fleet.txt" >/dev/null 2>&1 || prc=$?
+    [ "$prc" = 0 ] || [ "$prc" = 3 ] || fail "promtool cannot parse the fleet view (exit $prc)"
+    echo "  ok   /metrics/fleet: 401 without the token; after a flush, the isolate's requests merged by the aggregator; promtool parses it"
+  else
+    [ "$fcode" = 404 ] || fail "GET /metrics/fleet on Pages answered $fcode (404 expected: no Durable Object binding)"
+    echo "  ok   /metrics/fleet: 404 on Pages (no Durable Object binding)"
+  fi
   curl -fsS "$BASE/metrics" -o "$WORK/$name.before.txt"
 
   step "$name: warm-up load ($WARMUP_REQUESTS requests, concurrency $CONCURRENCY, limit ${TIME_LIMIT}s)"
@@ -322,7 +339,11 @@ fleet_in_workerd() {
 }
 
 part "wrangler build under load" run_target "wrangler-build" dev dist/wrangler/index.js --no-bundle
-part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev dist/pages --compatibility-date 2025-09-01 --kv MOODS_KV
+# From a copy outside the example: wrangler.toml's Durable Object binding is
+# the Worker's (a Pages project cannot define a Durable Object), and wrangler
+# looks for a config in every parent directory.
+mkdir -p "$WORK/pages-run" && cp -r "$EX/dist/pages" "$WORK/pages-run/pages"
+RUN_DIR=$WORK/pages-run part "Vite (Pages) build under load" run_target "vite-pages-build" pages dev pages --compatibility-date 2025-09-01 --kv MOODS_KV
 part "trap recovery" trap_recovery
 part "Vitest inside workerd" vitest_in_workerd
 part "tiered cache in workerd" tiered_in_workerd

@@ -45,6 +45,7 @@ export interface BoundedServicesVitePlugin {
 const MARK = '__bounded_services_wasm__/';
 const here = dirname(fileURLToPath(import.meta.url));
 const workerdEntry = resolve(here, 'wasm-module.workerd.js');
+const fleetWorkerdEntry = resolve(here, 'wasm-fleet-module.workerd.js');
 
 function stripQuery(id: string): string {
   const q = id.search(/[?#]/);
@@ -90,6 +91,7 @@ export function boundedServicesWasm(options: BoundedServicesVitePluginOptions = 
       if (importer === undefined) return null;
       const from = stripQuery(importer);
       if (source === '#wasm-module' && resolve(dirname(from)) === here) return workerdEntry;
+      if (source === '#wasm-fleet-module' && resolve(dirname(from)).startsWith(here)) return fleetWorkerdEntry;
       if (!source.endsWith('.wasm') || source.startsWith('\0')) return null;
       if (!all && stripQuery(from) !== workerdEntry) return null;
       if (!(source.startsWith('.') || source.startsWith('/'))) return null;

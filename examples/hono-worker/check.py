@@ -27,6 +27,8 @@ ROUTE_PATTERNS = {
     "/api/health/memory",
     "/metrics",
     "/api/monitoring/metrics",
+    "/metrics/fleet",
+    "/api/fleet/flush",
 }
 ALLOWED_PROMTOOL_REMARKS = {
     "response_time_ms metric names should not contain abbreviated units",

@@ -57,6 +57,18 @@ import {
   type TieredStats,
   type TierStore,
 } from 'bounded-services/tiered';
+import {
+  FleetAggregator,
+  FleetShipper,
+  MetricsAggregator,
+  defineMetricsAggregator,
+  fleetPrometheusText,
+  fleetSnapshot,
+  type DeltaResult,
+  type FleetShipperStats,
+  type FleetSnapshot,
+  type NamespaceLike,
+} from 'bounded-services/fleet';
 
 interface MoodStats {
   average: number;
@@ -174,6 +186,19 @@ const tieredStats: TieredStats = tiered.getStats();
 const kvWrites: number | undefined = tieredStats.tiers[1]?.writes;
 const invalidated: Promise<void> = tieredInvalidation(tiered).onMoodChange(1);
 
+// Fleet metrics: a shipper in the middleware, the aggregator class a Worker
+// exports, the scrape, and the aggregator itself (Node, tests).
+declare const fleetNs: NamespaceLike;
+const shipper = new FleetShipper({ namespace: 'FLEET_METRICS', shards: 2, intervalMs: 5000, collector: own });
+const mwFleet = metricsMiddleware({ collector: own, fleet: shipper });
+const shipped: FleetShipperStats = shipper.stats();
+const Aggregator: typeof MetricsAggregator = defineMetricsAggregator({ buckets: [0.1, 1], maxIsolates: 100 });
+const fleetText: Promise<string> = fleetPrometheusText(fleetNs, { shards: 2 });
+const fleetView: Promise<FleetSnapshot> = fleetSnapshot(fleetNs);
+const agg = new FleetAggregator({ sketchSlots: 10 });
+const applied: DeltaResult = agg.apply(new Uint8Array(0));
+const fleetP99: number = agg.getSnapshot().response_time_p99;
+
 // The Vite plugin's object, as a plugin list entry.
 const plugin = boundedServicesWasm();
 const pluginName: string = plugin.name;
@@ -182,4 +207,5 @@ export const used = [
   rate, maxBytes, present, peeked, remaining, a, n, deleted, keys, entry, cacheControl, pragma, asRecord, init,
   p95, byEndpoint, text, contentType, overflow, metric, mw, mw2, mw3, sizeNow, live, trapped, viaRoot, rootGet,
   rootMetrics, defaultCache, pluginName, loadedStats, kvWrites, invalidated,
+  mwFleet, shipped, Aggregator, fleetText, fleetView, applied, fleetP99,
 ];

@@ -3,6 +3,8 @@
 // In MoodMash these two imports read `./services/cache` and
 // `./services/metrics`; swapping them for the package is the whole change.
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
 import {
   BoundedCache,
   CacheInvalidation,
@@ -20,6 +22,11 @@ import {
 } from 'bounded-services/metrics';
 import { trapStats } from 'bounded-services';
 import { CacheApiStore, KvStore, TieredCache, tieredInvalidation, type KvNamespaceLike } from 'bounded-services/tiered';
+import { FleetShipper, fleetPrometheusText, type NamespaceLike } from 'bounded-services/fleet';
+
+// The fleet's aggregator: a Durable Object class this Worker defines
+// (wrangler.toml binds it as FLEET_METRICS, with its migration).
+export { MetricsAggregator } from 'bounded-services/fleet';
 
 /** The cache's entry bound: small, so the bound shows under load. */
 const CACHE_MAX_ENTRIES = 500;
@@ -69,6 +76,10 @@ async function loadMoods(userId: string): Promise<{ userId: string; moods: Mood[
 // each request, so the KV store reads its namespace lazily.
 interface Bindings {
   MOODS_KV?: KvNamespaceLike;
+  /** The fleet aggregators (absent in the Pages build: Pages cannot define Durable Objects). */
+  FLEET_METRICS?: NamespaceLike;
+  /** Bearer token of GET /metrics/fleet (a secret in production: `wrangler secret put METRICS_TOKEN`). */
+  METRICS_TOKEN?: string;
 }
 let bindings: Bindings = {};
 const tieredMoods = new TieredCache({
@@ -84,8 +95,13 @@ const tieredInvalidate = tieredInvalidation(tieredMoods);
 
 const app = new Hono<{ Bindings: Bindings }>();
 
+// This isolate's metrics go to two aggregator shards every 10 s (or 1000
+// requests), in the background; GET /metrics/fleet serves their merge.
+const FLEET_SHARDS = 2;
+const fleet = new FleetShipper({ namespace: 'FLEET_METRICS', shards: FLEET_SHARDS });
+
 // Every route is measured; the path label is the route pattern.
-app.use('*', metricsMiddleware());
+app.use('*', metricsMiddleware({ fleet }));
 
 app.get('/', (c) =>
   c.json({
@@ -102,6 +118,8 @@ app.get('/', (c) =>
       'GET /api/health/memory',
       'GET /metrics',
       'GET /api/monitoring/metrics',
+      'GET /metrics/fleet',
+      'GET /api/fleet/flush',
     ],
   }),
 );
@@ -185,9 +203,37 @@ function prometheus(): Response {
   });
 }
 
+// This isolate's view: what this isolate counted since it started.
 app.get('/metrics', () => prometheus());
 app.get('/api/monitoring/metrics', () => prometheus());
 
-app.onError((err, c) => c.json({ error: err.name }, 500));
+// The fleet's view: every isolate's deltas, merged by the aggregators.
+// Scrape this one with Prometheus; it needs the bearer token.
+app.get(
+  '/metrics/fleet',
+  (c, next) => {
+    if (c.env.FLEET_METRICS === undefined) return c.text('no fleet view here: it needs the FLEET_METRICS Durable Object binding\n', 404);
+    // Hono's bearerAuth compares in constant time; no token set: nobody gets in.
+    return bearerAuth({ token: c.env.METRICS_TOKEN || crypto.randomUUID() })(c, next);
+  },
+  async (c) => {
+    try {
+      const text = await fleetPrometheusText(c.env.FLEET_METRICS!, { shards: FLEET_SHARDS });
+      return new Response(text, { headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' } });
+    } catch (err) {
+      // A shard could not be read: a failed scrape, never a partial one.
+      return c.text(`${err instanceof Error ? err.message : String(err)}\n`, 503);
+    }
+  },
+);
+
+// Ships this isolate's changes now (what the middleware does every 10 s).
+app.get('/api/fleet/flush', async (c) => {
+  await fleet.flush(c.env);
+  return c.json(fleet.stats());
+});
+
+// A 4xx thrown as an HTTPException (bearerAuth's 401) keeps its response.
+app.onError((err, c) => (err instanceof HTTPException ? err.getResponse() : c.json({ error: err.name }, 500)));
 
 export default app;
