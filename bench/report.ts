@@ -52,6 +52,8 @@ const memory = readPart<{ rows: MemRow[]; ops: number }>('memory');
 const footprint = readPart<Footprint>('footprint');
 const workerd = readPart<WorkerdPart>('workerd');
 const hitratio = readPart<HitratioPart>('hitratio');
+const fleet = readPart<{ rows: Row[]; sizes: Record<string, number> }>('fleet');
+const fleetRow = (op: string, impl = SUBJECT): Row | undefined => fleet?.rows.find((r) => r.op === op && r.impl === impl);
 
 /** The policy caches get without a `policy` option (recorded by the hit-ratio stage). */
 const DEFAULT_POLICY: string = hitratio?.default_policy ?? 'lru';
@@ -232,6 +234,15 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
       dm && lm ? total(dm) <= 1.1 * total(lm) : null,
     );
   }
+  if (fleet) {
+    const off = fleetRow('fleet.request', 'without fleet')?.p50 ?? NaN;
+    const on = fleetRow('fleet.request', 'with fleet')?.p50 ?? NaN;
+    t(
+      'per-request cost with the fleet option on within 10 % of without (metricsMiddleware, flushes included)',
+      `${fmtNs(on)} vs ${fmtNs(off)} (${fmtRatio(on / off)})`,
+      on <= 1.1 * off,
+    );
+  }
   if (footprint) {
     t('.wasm under 40 KB gzip', `${fmtBytes(footprint.wasm_gzip_bytes)} gzip (${fmtBytes(footprint.wasm_bytes)} raw)`, footprint.wasm_gzip_bytes < 40 * 1024);
   }
@@ -270,6 +281,7 @@ const latest = {
   footprint,
   workerd,
   hitratio,
+  fleet,
 };
 writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
 
@@ -350,6 +362,23 @@ if (node?.metrics_skipped) {
   p('The original and the fixed collector hold 1,000 series only as 1,000 metric *names* (they merge all labels of a name into one object); bounded-services and prom-client hold them as 1,000 label sets of one counter.');
   p();
   for (const op of byOp.keys()) if (op.startsWith('metrics.')) opTable(op);
+}
+
+p('## Fleet metrics (Node)');
+p();
+if (fleet) {
+  const z = fleet.sizes;
+  const merge = fleetRow('fleet.apply.1000.merge')?.p50 ?? NaN;
+  const save = fleetRow('fleet.save.1000')?.p50 ?? NaN;
+  p(`The request path with and without \`metricsMiddleware({ fleet })\` (a FleetShipper to 2 shards, answered at once, so the ${z.flushes_during_request_bench ?? '?'} flushes of the run are in the figure), a flush of 1000 changed series (payload ${fmtBytes(z.delta_1000_series_bytes ?? NaN)}), and an aggregator's work per delta: merging 1000 series, saving its state of 1000 series (${fmtBytes(z.state_1000_series_bytes ?? NaN)}; a Durable Object writes it after each merged delta), acknowledging a retry (from the header alone), and a scrape merging two shards. One shard's CPU for 1000-series deltas: ~${Math.round(1e9 / (merge + save)).toLocaleString('en-US')} deltas/s (merge + save); small deltas cost proportionally less.`);
+  p();
+  p('| operation | p50 | p99 | note |');
+  p('| --- | ---: | ---: | --- |');
+  for (const r of fleet.rows) p(`| ${r.op} (${r.impl}) | ${fmtNs(r.p50)} | ${fmtNs(r.p99 ?? NaN)} | ${r.note ?? ''} |`);
+  p();
+} else {
+  p('Not run.');
+  p();
 }
 
 p('## Worst single call while 100,000 entries expire at once (Node)');

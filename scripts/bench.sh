@@ -3,6 +3,8 @@
 # bench/results/latest.json. Stages (each writes bench/results/parts.tmp/*.json):
 #   1. node      cache + metrics operations (mitata) and the worst single call
 #                during a mass expiry, one process, every baseline side by side;
+#   1b. fleet    the middleware with and without fleet shipping, a flush's
+#                take and payload, an aggregator's merge, save and scrape;
 #   2. memory    heap after forced GC + Wasm memory after 1M-operation soaks,
 #                one child process per scenario;
 #   3. footprint .wasm size, instantiation time, npm pack size;
@@ -45,6 +47,9 @@ trap 'exit 130' INT TERM
 
 log "node: cache, metrics, worst case"
 node --expose-gc --import tsx bench/node.ts
+
+log "fleet: the request path with shipping, a flush, an aggregator's merge and save"
+node --expose-gc --import tsx bench/fleet.ts
 
 log "memory soaks (one process each)"
 node --import tsx bench/memory.ts

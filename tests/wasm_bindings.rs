@@ -280,3 +280,31 @@ fn eviction_policy_by_name_with_refusals() {
     );
     cache_free(h);
 }
+
+#[wasm_bindgen_test]
+fn metrics_door_takes_deltas_with_the_error_protocol() {
+    let reg = metrics_new(None, None, None, None, None, None, None) as u32;
+    metrics_track_deltas(reg);
+    let labels = js_sys::Array::of2(&"k".into(), &"v".into());
+    let h = metrics_resolve(reg, "jobs_total", SeriesUpdate::Add, 1.0, labels, 0.0);
+    assert!(h >= 0.0);
+    assert_eq!(metrics_add(reg, h, 3.0, 1.0), Status::Ok as i32);
+    assert_eq!(
+        metrics_record_response_time(reg, 12.0, 1.0),
+        Status::Ok as i32
+    );
+    let d = metrics_take_delta(reg, "isolate-1", 1.0, 0, 1, 65_536, 2.0);
+    // The format's magic and version (src/metrics/delta.rs).
+    assert_eq!(&d[..5], b"BSMD\x01");
+    // Nothing changed since: an empty take, and no error waiting.
+    assert!(metrics_take_delta(reg, "isolate-1", 2.0, 0, 1, 65_536, 3.0).is_empty());
+    assert_eq!(error_kind(), -1);
+    // Refused: the same empty answer, with a RangeError's message waiting.
+    assert!(metrics_take_delta(reg, "", 2.0, 0, 1, 65_536, 3.0).is_empty());
+    let (kind, message) = taken();
+    assert_eq!(kind, ErrorKind::Range as i32);
+    assert!(message.contains("isolate"), "{message}");
+    assert!(metrics_take_delta(reg, "i", 0.0, 0, 1, 65_536, 3.0).is_empty());
+    assert!(taken().1.contains("seq must be a positive integer"));
+    metrics_free(reg);
+}

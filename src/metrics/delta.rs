@@ -523,9 +523,16 @@ fn read_u32(r: &mut Reader<'_>) -> Result<u32, WireError> {
     Ok(u32::from_le_bytes(a))
 }
 
-/// Decode the common part of a delta or state, checking every field's
-/// form (not names against a registry: the aggregator does that).
-pub(crate) fn decode<'a>(r: &mut Reader<'a>) -> Result<Decoded, FormatError> {
+/// Decode a delta or state, checking every field's form (not names
+/// against a registry: the aggregator does that).
+pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Decoded, FormatError> {
+    let head = decode_head(r)?;
+    decode_body(r, head)
+}
+
+/// The header of a delta or state (a [`Decoded`] without families or
+/// sketch yet): enough to tell a duplicate before reading the rest.
+pub(crate) fn decode_head(r: &mut Reader<'_>) -> Result<Decoded, FormatError> {
     if r.take(4).ok() != Some(&MAGIC[..]) {
         return Err(r.bad("not a bounded-services delta (magic)").into());
     }
@@ -567,7 +574,25 @@ pub(crate) fn decode<'a>(r: &mut Reader<'a>) -> Result<Decoded, FormatError> {
         }
         bounds.push(b);
     }
-    let state = kind == KIND_STATE;
+    Ok(Decoded {
+        kind,
+        truncated: flags & FLAG_TRUNCATED != 0,
+        isolate,
+        seq,
+        time_ms,
+        shard,
+        shards,
+        bounds,
+        families: Vec::new(),
+        sketch: None,
+    })
+}
+
+/// The families and sketch after [`decode_head`].
+pub(crate) fn decode_body(r: &mut Reader<'_>, head: Decoded) -> Result<Decoded, FormatError> {
+    let n = head.bounds.len();
+    let state = head.kind == KIND_STATE;
+    let time_ms = head.time_ms;
     let nfam = read_u32(r)?;
     let mut families = Vec::new();
     for _ in 0..nfam {
@@ -664,15 +689,8 @@ pub(crate) fn decode<'a>(r: &mut Reader<'a>) -> Result<Decoded, FormatError> {
         _ => return Err(r.bad("bad sketch tag").into()),
     };
     Ok(Decoded {
-        kind,
-        truncated: flags & FLAG_TRUNCATED != 0,
-        isolate,
-        seq,
-        time_ms,
-        shard,
-        shards,
-        bounds,
         families,
         sketch,
+        ..head
     })
 }

@@ -34,8 +34,8 @@ use std::fmt;
 
 use super::ddsketch::DdSketch;
 use super::delta::{
-    decode, patch_u32, write_family_head, write_header, write_labels, Decoded, FormatError, Header,
-    RecordValue, KIND_DELTA, KIND_STATE,
+    decode, decode_body, decode_head, patch_u32, write_family_head, write_header, write_labels,
+    Decoded, FormatError, Header, RecordValue, KIND_DELTA, KIND_STATE,
 };
 use super::labels::{canonical_key, validate_metric_name, OVERFLOW_KEY};
 use super::slab::Value;
@@ -317,35 +317,41 @@ impl Aggregator {
             });
         }
         let mut r = Reader::new(bytes);
-        let d = decode(&mut r)?;
-        if d.kind != KIND_DELTA {
+        let head = decode_head(&mut r)?;
+        if head.kind != KIND_DELTA {
             return Err(FleetError::Malformed("a state is not a delta".into()));
         }
-        if !r.is_done() {
-            return Err(FleetError::Malformed(
-                "bytes after the end of the delta".into(),
-            ));
-        }
-        self.check_compatible(&d)?;
+        self.check_compatible(&head)?;
         let now = if now_ms.is_finite() {
             now_ms
         } else {
             self.reg.clock_ms()
         };
-        let age = now - d.time_ms;
+        let age = now - head.time_ms;
         if age > self.opts.isolate_ttl_ms {
             return Err(FleetError::Stale { age_ms: age });
         }
-        // Validation is over: from here nothing can fail.
-        if let Some(seen) = self.isolates.get_mut(d.isolate.as_str()) {
-            seen.at_ms = seen.at_ms.max(now);
-            if d.seq <= seen.seq {
+        // A retry of a merged delta is acknowledged from its header alone.
+        if let Some(seen) = self.isolates.get_mut(head.isolate.as_str()) {
+            if head.seq <= seen.seq {
+                seen.at_ms = seen.at_ms.max(now);
                 self.stats.duplicates += 1;
                 return Ok(Applied::Duplicate);
             }
-            seen.seq = d.seq;
-        } else {
-            self.remember(&d.isolate, d.seq, now);
+        }
+        let d = decode_body(&mut r, head)?;
+        if !r.is_done() {
+            return Err(FleetError::Malformed(
+                "bytes after the end of the delta".into(),
+            ));
+        }
+        // Validation is over: from here nothing can fail.
+        match self.isolates.get_mut(d.isolate.as_str()) {
+            Some(seen) => {
+                seen.at_ms = seen.at_ms.max(now);
+                seen.seq = d.seq;
+            }
+            None => self.remember(&d.isolate, d.seq, now),
         }
         self.reg.tick(now);
         self.merge_families(&d, false);
@@ -878,5 +884,6 @@ fn list(v: &[f64]) -> String {
     s
 }
 
-#[cfg(test)]
+// proptest is a native dev-dependency only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

@@ -102,6 +102,8 @@ export class FleetShipper {
   readonly #maxBytes: number;
   readonly #collector: MetricsCollector | undefined;
   readonly #now: () => number;
+  /** `now` was given: it, not the caller's reading, is the clock. */
+  readonly #clockGiven: boolean;
   #id: string | undefined;
   #seq: number[];
   #pending: (Pending | undefined)[];
@@ -127,6 +129,7 @@ export class FleetShipper {
     this.#collector = options.collector;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError(`${WHO}: now must be a function`);
     this.#now = options.now ?? Date.now;
+    this.#clockGiven = options.now !== undefined;
     const id = options.isolateId;
     if (id !== undefined && (typeof id !== 'string' || new TextEncoder().encode(id).length < 1 || new TextEncoder().encode(id).length > 128)) {
       throw new RangeError(`${WHO}: isolateId must be 1 to 128 bytes of UTF-8`);
@@ -163,12 +166,15 @@ export class FleetShipper {
   /**
    * Starts a flush in `ctx.waitUntil` when one is due (`intervalMs` since
    * the last, or `maxUpdates` noted) and none is running. `env` gives the
-   * binding when `namespace` is its name. Never throws.
+   * binding when `namespace` is its name; `now`, a clock reading the caller
+   * already has (else the shipper reads its clock). Never throws.
    */
-  maybeFlush(env?: unknown, ctx?: WaitUntilLike): void {
+  maybeFlush(env?: unknown, ctx?: WaitUntilLike, now?: number): void {
     if (this.#running !== undefined) return;
-    const now = this.#now();
-    if (now - this.#last < this.#interval && this.#updates < this.#maxUpdates) return;
+    if (this.#updates < this.#maxUpdates) {
+      const t = this.#clockGiven || now === undefined ? this.#now() : now;
+      if (t - this.#last < this.#interval) return;
+    }
     try {
       const p = this.flush(env);
       ctx?.waitUntil(p);

@@ -24,7 +24,7 @@ export interface HonoLikeContext {
 /** What the `fleet` option needs of a shipper (a `FleetShipper` of `bounded-services/fleet`). */
 export interface FleetShipperLike {
   noteUpdate(): void;
-  maybeFlush(env?: unknown, ctx?: { waitUntil(promise: Promise<unknown>): void }): void;
+  maybeFlush(env?: unknown, ctx?: { waitUntil(promise: Promise<unknown>): void }, now?: number): void;
 }
 
 /** Options of {@link metricsMiddleware}. */
@@ -151,7 +151,8 @@ export function metricsMiddleware(collectorOrOptions?: MetricsCollector | Metric
       thrown = err;
       threw = true;
     }
-    const duration = Date.now() - start;
+    const end = Date.now();
+    const duration = end - start;
     // Each step on its own: one refused update must not cost the others.
     try {
       const collector = explicit ?? metricsCollector;
@@ -195,7 +196,7 @@ export function metricsMiddleware(collectorOrOptions?: MetricsCollector | Metric
         } catch {
           ctx = undefined; // no ExecutionContext (Node): the flush runs unattended
         }
-        fleet.maybeFlush(c.env, ctx);
+        fleet.maybeFlush(c.env, ctx, end); // the reading the duration took: no clock read of its own
       } catch {
         // Shipping never fails a request.
       }

@@ -1,0 +1,102 @@
+// Fleet stage of the suite: what shipping to the fleet costs a request, what
+// a flush costs, and what an aggregator's merge and save cost, in one Node
+// process.
+//   node --expose-gc --import tsx bench/fleet.ts
+import { do_not_optimize } from 'mitata';
+import { MetricsCollector, metricsMiddleware, type HonoLikeContext } from 'bounded-services/metrics';
+import { FleetAggregator, FleetShipper, type NamespaceLike } from 'bounded-services/fleet';
+import { bench, machine, writePart, type Row } from './lib.js';
+
+const rows: Row[] = [];
+const sizes: Record<string, number> = {};
+
+// A namespace that acknowledges every delta at once (no aggregator behind):
+// the request path's share of shipping, flushes included.
+const okNamespace: NamespaceLike = {
+  idFromName: (n: string) => n,
+  get: (() => ({
+    fetch: async () => ({ status: 200, text: async () => '{"outcome":"applied"}', arrayBuffer: async () => new ArrayBuffer(0) }),
+  })) as never,
+};
+
+// ---- per request: the middleware with and without the fleet option -------
+{
+  const paths = Array.from({ length: 20 }, (_, i) => `/api/r${i}/:id`);
+  const ctx = (i: number): HonoLikeContext =>
+    ({ req: { method: 'GET', matchedRoutes: [{ path: paths[i % 20]! }], routeIndex: 0 }, res: { status: 200 } }) as HonoLikeContext;
+  const contexts = Array.from({ length: 64 }, (_, i) => ctx(i));
+  const next = (): Promise<void> => Promise.resolve();
+  const plain = metricsMiddleware({ collector: new MetricsCollector() });
+  const shipped = new MetricsCollector();
+  const shipper = new FleetShipper({ namespace: okNamespace, collector: shipped, shards: 2 });
+  const withFleet = metricsMiddleware({ collector: shipped, fleet: shipper });
+  let i = 0;
+  rows.push(await bench('fleet.request', 'without fleet', () => plain(contexts[i++ & 63]!, next), { note: 'metricsMiddleware(): a labelled increment and a duration per request' }));
+  rows.push(
+    await bench('fleet.request', 'with fleet', () => withFleet(contexts[i++ & 63]!, next), {
+      note: 'metricsMiddleware({ fleet }): the same, plus a flush every 1000 requests (to an aggregator answering at once), 2 shards',
+    }),
+  );
+  sizes.flushes_during_request_bench = shipper.stats().flushes;
+}
+
+// ---- a flush: 1000 changed series, taken as one delta -----------------------
+{
+  const m = new MetricsCollector({ maxSeriesPerMetric: 2000 });
+  for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
+  m.trackDeltas();
+  const first = m.takeDelta('bench', 1, 0, 1, 1 << 20);
+  sizes.delta_1000_series_bytes = first.length;
+  let seq = 2;
+  rows.push(
+    await bench('fleet.takeDelta.1000', 'bounded-services', () => {
+      for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
+      return do_not_optimize(m.takeDelta('bench', seq++, 0, 1, 1 << 20));
+    }, { note: '1000 labelled increments, then one take of the 1000 changed series (the increments are ~1/4 of it, see metrics.increment.labelled)' }),
+  );
+
+  // ---- the aggregator: merge a delta of 1000 series, save the state ------
+  const agg = new FleetAggregator({ maxSeriesPerMetric: 2000 });
+  const deltas: Uint8Array[] = [];
+  for (let d = 0; d < 64; d++) {
+    for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
+    deltas.push(m.takeDelta(`isolate-${d}`, 1, 0, 1, 1 << 20));
+  }
+  let n = 0;
+  // Each delta once per isolate id: later rounds are acknowledged as duplicates.
+  rows.push(await bench('fleet.apply.1000', 'bounded-services', () => do_not_optimize(agg.apply(deltas[n++ % 64]!)), { note: 'FleetAggregator.apply of a 1000-series delta (after the first 64, duplicates: the exactly-once check)' }));
+  // Merging: one isolate's deltas with growing sequence numbers. A delta
+  // taken with seq 128 has a two-byte varint seq (after the 7-byte head and
+  // the id), which each call rewrites to the next number (128..16383).
+  const fresh = new FleetAggregator({ maxSeriesPerMetric: 2000 });
+  for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
+  const template = m.takeDelta('merger', 128, 0, 1, 1 << 20);
+  const seqAt = 8 + 'merger'.length;
+  let seqNo = 128;
+  rows.push(
+    await bench('fleet.apply.1000.merge', 'bounded-services', () => {
+      seqNo = seqNo >= 16383 ? 16383 : seqNo + 1;
+      template[seqAt] = (seqNo & 0x7f) | 0x80;
+      template[seqAt + 1] = seqNo >> 7;
+      return do_not_optimize(fresh.apply(template));
+    }, { note: 'FleetAggregator.apply of a 1000-series delta that merges (the next sequence number each call)' }),
+  );
+  const state = fresh.save();
+  sizes.state_1000_series_bytes = state.length;
+  rows.push(await bench('fleet.save.1000', 'bounded-services', () => do_not_optimize(fresh.save()), { note: 'the state a Durable Object writes after each merged delta' }));
+  rows.push(
+    await bench('fleet.scrape.2shards', 'bounded-services', () => {
+      const view = new FleetAggregator({ maxSeriesPerMetric: 4000 });
+      view.load(state);
+      view.load(state);
+      const text = view.toPrometheusFormat();
+      view.dispose();
+      return do_not_optimize(text);
+    }, { note: 'a scrape: two shard states of 1000 series loaded into a view, then its exposition', ms: 500 }),
+  );
+  agg.dispose();
+  fresh.dispose();
+}
+
+writePart('fleet', { machine: machine(), rows, sizes });
+process.stderr.write(`fleet stage: ${rows.length} rows, ${JSON.stringify(sizes)}\n`);
