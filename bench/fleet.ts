@@ -52,7 +52,7 @@ const okNamespace: NamespaceLike = {
     await bench('fleet.takeDelta.1000', 'bounded-services', () => {
       for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
       return do_not_optimize(m.takeDelta('bench', seq++, 0, 1, 1 << 20));
-    }, { note: '1000 labelled increments, then one take of the 1000 changed series (the increments are ~1/4 of it, see metrics.increment.labelled)' }),
+    }, { note: '1000 labelled increments, then one take of the 1000 changed series (the increments alone are ~0.12 ms: see metrics.increment.labelled)' }),
   );
 
   // ---- the aggregator: merge a delta of 1000 series, save the state ------
@@ -62,9 +62,9 @@ const okNamespace: NamespaceLike = {
     for (let k = 0; k < 1000; k++) m.increment('http_requests_total', 1, { method: 'GET', path: `/api/moods/${k}` });
     deltas.push(m.takeDelta(`isolate-${d}`, 1, 0, 1, 1 << 20));
   }
+  for (const d of deltas) agg.apply(d);
   let n = 0;
-  // Each delta once per isolate id: later rounds are acknowledged as duplicates.
-  rows.push(await bench('fleet.apply.1000', 'bounded-services', () => do_not_optimize(agg.apply(deltas[n++ % 64]!)), { note: 'FleetAggregator.apply of a 1000-series delta (after the first 64, duplicates: the exactly-once check)' }));
+  rows.push(await bench('fleet.apply.duplicate', 'bounded-services', () => do_not_optimize(agg.apply(deltas[n++ % 64]!)), { note: 'a retry of a merged 1000-series delta: acknowledged from its header alone' }));
   // Merging: one isolate's deltas with growing sequence numbers. A delta
   // taken with seq 128 has a two-byte varint seq (after the 7-byte head and
   // the id), which each call rewrites to the next number (128..16383).
