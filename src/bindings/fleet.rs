@@ -103,7 +103,7 @@ pub fn fleet_apply(handle: u32, delta: &[u8], now: f64) -> i32 {
                     FleetError::Malformed(_) => DeltaOutcome::Malformed,
                     FleetError::Version(_) => DeltaOutcome::Version,
                     FleetError::TooLarge { .. } => DeltaOutcome::TooLarge,
-                    FleetError::Stale { .. } => DeltaOutcome::Stale,
+                    FleetError::Stale { .. } | FleetError::Forgotten => DeltaOutcome::Stale,
                     FleetError::Mismatch(_) => DeltaOutcome::Mismatch,
                 }) as i32
             }

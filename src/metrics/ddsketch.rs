@@ -268,7 +268,8 @@ impl DdSketch {
         if len > MAX_BINS as u64 {
             return Err(r.bad("sketch has more than 2048 bins"));
         }
-        if offset < -KEY_LIMIT || offset + len as i64 > KEY_LIMIT {
+        let end = offset.checked_add(len as i64);
+        if offset < -KEY_LIMIT || end.map_or(true, |e| e > KEY_LIMIT) {
             return Err(r.bad("sketch keys out of range"));
         }
         let mut bins = Vec::with_capacity(len as usize);

@@ -320,7 +320,7 @@ impl Registry {
                     continue;
                 };
                 let head = if count_at.is_none() {
-                    fam.name.len() + 16
+                    fam.name.len() + fam.help.as_ref().map_or(0, |h| h.len()) + 16
                 } else {
                     0
                 };
@@ -399,7 +399,12 @@ fn change(
                 _ => None,
             };
             if kind == MetricType::Gauge {
-                if prev.is_some_and(|(_, prev_at)| at <= prev_at) {
+                // Unchanged: no write since, or (the Workers clock stands
+                // still between I/O) a write in the same ms of the same value.
+                let unchanged = |(p, prev_at): (f64, f64)| {
+                    at < prev_at || (at == prev_at && v.to_bits() == p.to_bits())
+                };
+                if prev.is_some_and(unchanged) {
                     return None;
                 }
                 put_f64(record, v);

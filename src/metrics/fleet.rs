@@ -145,6 +145,9 @@ pub enum FleetError {
     },
     /// Histogram bucket bounds or shard differ from the aggregator's.
     Mismatch(String),
+    /// From a sender this aggregator does not know, taken before it forgot
+    /// one: possibly a forgotten sender's retry of a merged delta.
+    Forgotten,
 }
 
 impl fmt::Display for FleetError {
@@ -165,6 +168,10 @@ impl fmt::Display for FleetError {
                 crate::num::Num(*age_ms)
             ),
             FleetError::Mismatch(m) => f.write_str(m),
+            FleetError::Forgotten => f.write_str(
+                "delta from an isolate this aggregator does not remember, taken before it forgot \
+                 one (max_isolates or isolate_ttl_ms): refused so a retry cannot count twice",
+            ),
         }
     }
 }
@@ -224,12 +231,37 @@ pub struct Aggregator {
     reg: Registry,
     /// Time of the write each gauge holds, by packed series handle.
     gauge_at: HashMap<u64, f64>,
+    /// Last sequence number per [`sender_key`].
     isolates: HashMap<Box<str>, Seen>,
+    /// Latest `at_ms` of a sender forgotten (ttl or `max_isolates`): a delta
+    /// of an unknown sender taken before it may be a forgotten one's retry.
+    forgotten_until: f64,
     /// `(slot index, sketch)`, ascending, at most `sketch_slots`.
     sketches: Vec<(i64, DdSketch)>,
     stats: FleetStats,
     /// Reused buffer for canonical keys.
     key: String,
+}
+
+/// Clock skew allowed between a sender's clock and this aggregator's when
+/// telling a forgotten sender's retry from a new one (ms).
+const FORGET_MARGIN_MS: f64 = 60_000.0;
+
+/// The key sequence numbers are kept under: the sender numbers its deltas
+/// per (isolate, shard, shards).
+fn sender_key(isolate: &str, shard: u32, shards: u32) -> String {
+    let mut k = String::with_capacity(isolate.len() + 8);
+    k.push_str(isolate);
+    k.push('#');
+    crate::num::push_finite(&mut k, f64::from(shard));
+    k.push('/');
+    crate::num::push_finite(&mut k, f64::from(shards));
+    k
+}
+
+/// The isolate id of a [`sender_key`].
+fn isolate_of(key: &str) -> &str {
+    key.rfind('#').and_then(|i| key.get(..i)).unwrap_or(key)
 }
 
 fn pack(h: SeriesHandle) -> u64 {
@@ -252,6 +284,7 @@ impl Aggregator {
             opts,
             gauge_at: HashMap::new(),
             isolates: HashMap::new(),
+            forgotten_until: f64::NEG_INFINITY,
             sketches: Vec::new(),
             stats: FleetStats::default(),
             key: String::new(),
@@ -273,9 +306,11 @@ impl Aggregator {
         self.stats
     }
 
-    /// Isolates currently remembered.
+    /// Distinct isolates currently remembered (of any shard). O(senders).
     pub fn isolates(&self) -> usize {
-        self.isolates.len()
+        let ids: std::collections::HashSet<&str> =
+            self.isolates.keys().map(|k| isolate_of(k)).collect();
+        ids.len()
     }
 
     /// Isolates heard from within `within_ms` of `now_ms`.
@@ -331,13 +366,21 @@ impl Aggregator {
         if age > self.opts.isolate_ttl_ms {
             return Err(FleetError::Stale { age_ms: age });
         }
+        let sender = sender_key(&head.isolate, head.shard, head.shards);
         // A retry of a merged delta is acknowledged from its header alone.
-        if let Some(seen) = self.isolates.get_mut(head.isolate.as_str()) {
-            if head.seq <= seen.seq {
+        match self.isolates.get_mut(sender.as_str()) {
+            Some(seen) if head.seq <= seen.seq => {
                 seen.at_ms = seen.at_ms.max(now);
                 self.stats.duplicates += 1;
                 return Ok(Applied::Duplicate);
             }
+            Some(_) => {}
+            // Unknown, and taken before a sender was forgotten: possibly
+            // that sender's retry of a merged delta.
+            None if head.time_ms <= self.forgotten_until + FORGET_MARGIN_MS => {
+                return Err(FleetError::Forgotten);
+            }
+            None => {}
         }
         let d = decode_body(&mut r, head)?;
         if !r.is_done() {
@@ -346,12 +389,12 @@ impl Aggregator {
             ));
         }
         // Validation is over: from here nothing can fail.
-        match self.isolates.get_mut(d.isolate.as_str()) {
+        match self.isolates.get_mut(sender.as_str()) {
             Some(seen) => {
                 seen.at_ms = seen.at_ms.max(now);
                 seen.seq = d.seq;
             }
-            None => self.remember(&d.isolate, d.seq, now),
+            None => self.remember(sender, d.seq, now),
         }
         self.reg.tick(now);
         self.merge_families(&d, false);
@@ -384,19 +427,26 @@ impl Aggregator {
         Ok(())
     }
 
-    fn remember(&mut self, id: &str, seq: u64, now: f64) {
-        if self.isolates.len() >= self.opts.max_isolates {
+    fn remember(&mut self, sender: String, seq: u64, now: f64) {
+        self.forget_quietest(self.opts.max_isolates.saturating_sub(1));
+        self.isolates
+            .insert(sender.into_boxed_str(), Seen { seq, at_ms: now });
+    }
+
+    /// Forget the senders heard from longest ago until at most `keep`
+    /// remain (O(senders) per one forgotten).
+    fn forget_quietest(&mut self, keep: usize) {
+        while self.isolates.len() > keep {
             let oldest = self
                 .isolates
                 .iter()
                 .min_by(|a, b| a.1.at_ms.total_cmp(&b.1.at_ms))
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.isolates.remove(&k);
-                self.stats.isolates_forgotten += 1;
-            }
+                .map(|(k, s)| (k.clone(), s.at_ms));
+            let Some((k, at)) = oldest else { break };
+            self.isolates.remove(&k);
+            self.forgotten_until = self.forgotten_until.max(at);
+            self.stats.isolates_forgotten += 1;
         }
-        self.isolates.insert(id.into(), Seen { seq, at_ms: now });
     }
 
     /// Forget isolates past the ttl: a scan every 256 deltas (amortized
@@ -407,7 +457,15 @@ impl Aggregator {
         }
         let ttl = self.opts.isolate_ttl_ms;
         let before = self.isolates.len();
-        self.isolates.retain(|_, s| now - s.at_ms <= ttl);
+        let mut latest = self.forgotten_until;
+        self.isolates.retain(|_, s| {
+            let keep = now - s.at_ms <= ttl;
+            if !keep {
+                latest = latest.max(s.at_ms);
+            }
+            keep
+        });
+        self.forgotten_until = latest;
         self.stats.isolates_forgotten += (before - self.isolates.len()) as u64;
     }
 
@@ -662,8 +720,9 @@ impl Aggregator {
             Some("Isolates whose deltas this aggregator remembers."),
             "gauge",
         );
+        let isolates = self.isolates() as f64;
         write_sample(out, name, "", std::iter::empty(), None, |o| {
-            write_value(o, self.isolates.len() as f64)
+            write_value(o, isolates)
         });
         let name = "bs_fleet_deltas_total";
         write_text_header(out, name, Some("Deltas received, by outcome."), "counter");
@@ -773,6 +832,7 @@ impl Aggregator {
         ] {
             put_varint(&mut out, n);
         }
+        put_f64(&mut out, self.forgotten_until);
         out
     }
 
@@ -798,7 +858,7 @@ impl Aggregator {
         let n = r.count(1 << 24, "too many isolates")?;
         let mut isolates = Vec::new();
         for _ in 0..n {
-            let id = r.str(super::MAX_ISOLATE_ID_LEN)?.to_owned();
+            let id = r.str(super::MAX_ISOLATE_ID_LEN + 16)?.to_owned();
             let seq = r.varint()?;
             let at_ms = r.f64()?;
             isolates.push((id, Seen { seq, at_ms }));
@@ -806,6 +866,10 @@ impl Aggregator {
         let mut counts = [0u64; 6];
         for c in &mut counts {
             *c = r.varint()?;
+        }
+        let forgotten_until = r.f64()?;
+        if forgotten_until.is_nan() {
+            return Err(FleetError::Malformed("forgotten-until time is NaN".into()));
         }
         if !r.is_done() {
             return Err(FleetError::Malformed(
@@ -826,6 +890,9 @@ impl Aggregator {
             e.seq = e.seq.max(seen.seq);
             e.at_ms = e.at_ms.max(seen.at_ms);
         }
+        self.forgotten_until = self.forgotten_until.max(forgotten_until);
+        // A state saved under a larger max_isolates.
+        self.forget_quietest(self.opts.max_isolates);
         let s = &mut self.stats;
         for (mine, add) in [
             &mut s.applied,

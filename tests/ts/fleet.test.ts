@@ -306,6 +306,40 @@ describe('fleet: the shipper', () => {
     assert.equal(valueOf(await fleetPrometheusText(ns), 'jobs_total'), 1);
   });
 
+  it('a request that hangs times out and is retried; only 400/410/413/422 drop a delta', async () => {
+    const ns = memoryNamespace();
+    let mode: 'hang' | 'status' | 'pass' = 'hang';
+    let status = 404;
+    const flaky = {
+      idFromName: ns.idFromName,
+      get: (id: never) => ({
+        fetch: (url: string, init?: { method?: string; body?: Uint8Array; headers?: Record<string, string> }) => {
+          if (mode === 'hang') return new Promise<never>(() => {});
+          if (mode === 'status') return Promise.resolve({ status, text: async () => 'busy', arrayBuffer: async () => new ArrayBuffer(0) });
+          return ns.get(id).fetch(url, init);
+        },
+      }),
+    };
+    const m = new MetricsCollector();
+    const s = new FleetShipper({ namespace: flaky, collector: m, requestTimeoutMs: 50 });
+    m.increment('jobs_total', 1);
+    await s.flush();
+    assert.match(s.stats().lastError!, /no answer within 50 ms/);
+    assert.equal(s.stats().pending, 1);
+    mode = 'status';
+    for (status of [404, 429, 500]) {
+      await s.flush();
+      assert.equal(s.stats().pending, 1, `kept after ${status}`);
+    }
+    mode = 'pass';
+    m.increment('jobs_total', 2);
+    await s.flush();
+    assert.equal(s.stats().pending, 0);
+    assert.equal(s.stats().refused, 0);
+    ns.evictAll();
+    assert.equal(valueOf(await fleetPrometheusText(ns), 'jobs_total'), 3);
+  });
+
   it('the middleware option ships from a Hono app (no ExecutionContext in Node)', async () => {
     const ns = memoryNamespace();
     const m = new MetricsCollector();

@@ -16,9 +16,23 @@ export interface FleetScrapeOptions {
   /**
    * The merged view's options (`buckets` must be the aggregators'). Its caps
    * apply to the union of the shards: past them, label sets fold into the
-   * overflow series (totals stay right).
+   * overflow series (totals stay right). Default: the default caps, with
+   * `maxSeriesPerMetric` times `shards` (as the shards together hold).
    */
   aggregator?: FleetAggregatorOptions;
+}
+
+/**
+ * The default view's caps: each shard holds up to 1000 label sets per
+ * metric, so the union of `shards` may hold `shards` times as many; a view
+ * capped lower would fold a different subset into the overflow series at
+ * each scrape (totals right, single series jumping). Bounded by the core's
+ * slot limit (maxMetrics × (maxSeriesPerMetric + 2) < 2^24).
+ */
+function viewOptions(shards: number): FleetAggregatorOptions {
+  const maxMetrics = 1000;
+  const maxSeriesPerMetric = Math.min(1000 * shards, Math.floor((2 ** 24 - 1) / maxMetrics) - 3);
+  return { maxMetrics, maxSeriesPerMetric };
 }
 
 async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<FleetAggregator> {
@@ -38,7 +52,7 @@ async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<F
       return new Uint8Array(await res.arrayBuffer());
     }),
   );
-  const view = new FleetAggregator(options.aggregator ?? {});
+  const view = new FleetAggregator(options.aggregator ?? viewOptions(shards));
   try {
     for (const s of states) view.load(s);
   } catch (err) {

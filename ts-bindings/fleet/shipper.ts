@@ -9,6 +9,8 @@ import type { NamespaceLike, WaitUntilLike } from './types.js';
 const WHO = 'bounded-services/fleet';
 /** Requests to one shard in one flush, at most (each at most `maxBytes`). */
 const MAX_REQUESTS_PER_SHARD = 8;
+/** Statuses that refuse a delta for good (sending it again changes nothing). */
+const FINAL_REFUSALS = new Set([400, 410, 413, 422]);
 /** The aggregator's delta route (only reachable through the binding). */
 export const DELTA_PATH = 'https://bounded-services.fleet/delta';
 /** The aggregator's state route (read by the scrape). */
@@ -34,8 +36,14 @@ export interface FleetShipperOptions {
   maxBytes?: number;
   /** The collector shipped. Default the module-level `metricsCollector`. */
   collector?: MetricsCollector;
-  /** This isolate's id in deltas (1..=128 bytes). Default a random UUID per shipper. */
+  /**
+   * This isolate's id in deltas (1..=128 bytes), unique per isolate: the
+   * aggregator acknowledges a delta whose (id, shard, sequence number) it
+   * has seen as a retry. Default a random UUID per shipper.
+   */
   isolateId?: string;
+  /** A request to an aggregator taking longer fails (and is retried next flush), ms. Default 15 000. */
+  requestTimeoutMs?: number;
   /** The clock (ms). Default `Date.now`. */
   now?: () => number;
 }
@@ -110,6 +118,10 @@ export class FleetShipper {
   #updates = 0;
   #last = -Infinity;
   #running: Promise<void> | undefined;
+  #runningSince = 0;
+  /** +1 per flush started: a flush given up on stops at its next step. */
+  #epoch = 0;
+  readonly #timeout: number;
   #stats: FleetShipperStats = { flushes: 0, acknowledged: 0, failures: 0, refused: 0, bytes: 0, pending: 0 };
   #tracking = false;
 
@@ -126,6 +138,7 @@ export class FleetShipper {
     this.#interval = positive(options.intervalMs, 'intervalMs', 10_000, 0);
     this.#maxUpdates = positive(options.maxUpdates, 'maxUpdates', 1000);
     this.#maxBytes = positive(options.maxBytes, 'maxBytes', 262_144, 1024, 64 << 20);
+    this.#timeout = positive(options.requestTimeoutMs, 'requestTimeoutMs', 15_000, 1, 600_000);
     this.#collector = options.collector;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError(`${WHO}: now must be a function`);
     this.#now = options.now ?? Date.now;
@@ -170,7 +183,7 @@ export class FleetShipper {
    * already has (else the shipper reads its clock). Never throws.
    */
   maybeFlush(env?: unknown, ctx?: WaitUntilLike, now?: number): void {
-    if (this.#running !== undefined) return;
+    if (this.#running !== undefined && !this.#abandoned()) return;
     if (this.#updates < this.#maxUpdates) {
       const t = this.#clockGiven || now === undefined ? this.#now() : now;
       if (t - this.#last < this.#interval) return;
@@ -194,18 +207,31 @@ export class FleetShipper {
    */
   flush(env?: unknown): Promise<void> {
     const running = this.#running;
-    if (running !== undefined) return running.then(() => this.flush(env));
+    if (running !== undefined && !this.#abandoned()) return running.then(() => this.flush(env));
     this.#last = this.#now();
+    this.#runningSince = this.#last;
     this.#updates = 0;
     this.#stats.flushes++;
-    const run = this.#flushAll(env).finally(() => {
-      this.#running = undefined;
+    const epoch = ++this.#epoch;
+    const run = this.#flushAll(env, epoch).finally(() => {
+      if (this.#running === run) this.#running = undefined;
     });
     this.#running = run;
     return run;
   }
 
-  async #flushAll(env: unknown): Promise<void> {
+  /**
+   * A flush still running long after its requests timed out: its request's
+   * context was cancelled (a Worker's waitUntil ends), and its promises
+   * will never settle. Given up on, so shipping goes on.
+   */
+  #abandoned(): boolean {
+    return this.#now() - this.#runningSince > this.#timeout * (MAX_REQUESTS_PER_SHARD + 2);
+  }
+
+  async #flushAll(env: unknown, epoch: number): Promise<void> {
+    // Off the request: the takes run after the current turn (the response).
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
     let ns: NamespaceLike;
     try {
       ns = this.#namespace(env);
@@ -213,7 +239,7 @@ export class FleetShipper {
       this.#fail(err);
       return;
     }
-    const shards = Array.from({ length: this.#shards }, (_, shard) => this.#flushShard(ns, shard));
+    const shards = Array.from({ length: this.#shards }, (_, shard) => this.#flushShard(ns, shard, epoch));
     await Promise.all(shards);
     this.#stats.pending = this.#pending.filter((p) => p !== undefined).length;
   }
@@ -223,8 +249,8 @@ export class FleetShipper {
    * ones until nothing changed (a delta cut at maxBytes is followed by the
    * rest), at most MAX_REQUESTS_PER_SHARD; stops at the first failure.
    */
-  async #flushShard(ns: NamespaceLike, shard: number): Promise<void> {
-    for (let i = 0; i < MAX_REQUESTS_PER_SHARD; i++) {
+  async #flushShard(ns: NamespaceLike, shard: number, epoch: number): Promise<void> {
+    for (let i = 0; i < MAX_REQUESTS_PER_SHARD && epoch === this.#epoch; i++) {
       let p = this.#pending[shard];
       if (p === undefined) {
         let bytes: Uint8Array;
@@ -257,19 +283,23 @@ export class FleetShipper {
     this.#stats.bytes += p.bytes.length;
     try {
       const stub = ns.get(ns.idFromName(`${this.#name}:${shard}`) as never);
-      const res = await stub.fetch(DELTA_PATH, {
-        method: 'POST',
-        body: p.bytes,
-        headers: { 'content-type': 'application/octet-stream' },
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`shard ${shard}: no answer within ${this.#timeout} ms`)), this.#timeout);
       });
+      const res = await Promise.race([
+        stub.fetch(DELTA_PATH, { method: 'POST', body: p.bytes, headers: { 'content-type': 'application/octet-stream' } }),
+        timedOut,
+      ]).finally(() => clearTimeout(timer));
       if (res.status === 200) {
         this.#stats.acknowledged++;
         if (this.#pending[shard] === p) this.#pending[shard] = undefined;
         return true;
       }
-      if (res.status >= 400 && res.status < 500) {
-        // Refused for good (malformed, too old, other buckets): sending it
-        // again would be refused again.
+      if (FINAL_REFUSALS.has(res.status)) {
+        // Refused for good (malformed, too old, other buckets, too large):
+        // sending it again would be refused again. Other statuses (a 404
+        // or 429 of something in between) are retried.
         this.#stats.refused++;
         this.#stats.lastError = `shard ${shard}: ${res.status} ${(await res.text()).slice(0, 500)}`;
         if (this.#pending[shard] === p) this.#pending[shard] = undefined;

@@ -19,7 +19,12 @@ export interface FleetAggregatorOptions {
    * same (a delta with others is refused, 422). Default the collector's.
    */
   buckets?: number[];
-  /** Isolates whose sequence numbers are kept. Default 10 000 (past it the quietest is forgotten). */
+  /**
+   * Isolates (per shard) whose sequence numbers are kept. Default 10 000;
+   * past it the quietest is forgotten, and a delta of an unknown isolate
+   * taken before that isolate was last heard from (+1 min of clock skew) is
+   * refused (410): it may be the forgotten one's retry.
+   */
   maxIsolates?: number;
   /**
    * An isolate not heard from for this long (ms) is forgotten, and a delta

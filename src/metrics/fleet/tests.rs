@@ -523,9 +523,12 @@ fn isolates_are_bounded_and_forgotten() {
         ..FleetOptions::default()
     })
     .unwrap();
-    for i in 0..10 {
+    // One isolate every two minutes (more than the clock-skew margin).
+    let at = |i: u32| T0 + f64::from(i) * 120_000.0;
+    let mut first = Vec::new();
+    for i in 0..10u32 {
         let mut r = Registry::new(opts()).unwrap();
-        r.increment("jobs_total", 1.0, &[], T0).unwrap();
+        r.increment("jobs_total", 1.0, &[], at(i)).unwrap();
         let d = r
             .take_delta(&Take {
                 isolate: &format!("i{i}"),
@@ -533,16 +536,89 @@ fn isolates_are_bounded_and_forgotten() {
                 shard: 0,
                 shards: 1,
                 max_bytes: 4096,
-                now_ms: T0,
+                now_ms: at(i),
             })
             .unwrap()
             .bytes;
-        a.apply(&d, T0 + f64::from(i)).unwrap();
+        a.apply(&d, at(i)).unwrap();
         a.check_invariants().unwrap();
+        if i == 0 {
+            first = d;
+        }
     }
     assert_eq!(a.isolates(), 3);
     assert_eq!(a.stats().isolates_forgotten, 7);
     assert_eq!(a.registry().family_sum("jobs_total"), 10.0);
+    // The first isolate was forgotten: its retry is refused, not counted again.
+    assert_eq!(a.apply(&first, at(10)), Err(FleetError::Forgotten));
+    assert_eq!(a.registry().family_sum("jobs_total"), 10.0);
+    // The watermark survives a restart.
+    let mut b = Aggregator::new(FleetOptions {
+        metrics: opts(),
+        max_isolates: 3,
+        ..FleetOptions::default()
+    })
+    .unwrap();
+    b.load(&a.save()).unwrap();
+    assert_eq!(b.apply(&first, at(10)), Err(FleetError::Forgotten));
+    // A state with more senders than this aggregator keeps is cut down.
+    let mut c = Aggregator::new(FleetOptions {
+        metrics: opts(),
+        max_isolates: 1,
+        ..FleetOptions::default()
+    })
+    .unwrap();
+    c.load(&a.save()).unwrap();
+    assert_eq!(c.isolates(), 1);
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn sequence_numbers_are_per_isolate_and_shard() {
+    // One aggregator object receiving two shards' deltas of one isolate
+    // (a changed shard count, a misrouting): both are merged.
+    let mut iso = Registry::new(opts()).unwrap();
+    for i in 0..20 {
+        iso.increment("jobs_total", 1.0, &[("k", &format!("v{i}"))], T0)
+            .unwrap();
+    }
+    let mut a = agg(None);
+    for shard in 0..2 {
+        let d = iso
+            .take_delta(&Take {
+                isolate: "x",
+                seq: 1,
+                shard,
+                shards: 2,
+                max_bytes: 4096,
+                now_ms: T0,
+            })
+            .unwrap()
+            .bytes;
+        assert_eq!(a.apply(&d, T0), Ok(Applied::Applied));
+    }
+    assert_eq!(a.registry().family_sum("jobs_total"), 20.0);
+    assert_eq!(a.isolates(), 1);
+}
+
+#[test]
+fn a_gauge_written_again_in_the_same_ms_is_sent() {
+    let mut x = Registry::new(opts()).unwrap();
+    let g = x
+        .resolve("queue_depth", MetricType::Gauge, &[], T0)
+        .unwrap();
+    x.set_value(g, 5.0, T0).unwrap();
+    let mut a = agg(None);
+    a.apply(&one_delta(&mut x, 1, T0), T0).unwrap();
+    // The Workers clock stands still between I/O: same ms, new value.
+    x.set_value(g, 6.0, T0).unwrap();
+    let d = one_delta(&mut x, 2, T0);
+    assert!(!d.is_empty());
+    a.apply(&d, T0).unwrap();
+    assert!(a.to_prometheus_text(T0).contains("\nqueue_depth 6\n"));
+    // The same value again in that ms: nothing to send.
+    x.set_value(g, 6.0, T0).unwrap();
+    assert!(one_delta(&mut x, 3, T0).is_empty());
 }
 
 #[test]
