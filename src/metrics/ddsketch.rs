@@ -404,6 +404,21 @@ mod tests {
     }
 
     #[test]
+    fn an_offset_at_the_edge_of_i64_is_refused_not_overflowed() {
+        use super::super::wire::{put_f64, put_varint, put_zigzag};
+        let mut b = Vec::new();
+        put_varint(&mut b, 1); // count
+        put_varint(&mut b, 0); // zero
+        for x in [1.0, 1.0, 1.0] {
+            put_f64(&mut b, x);
+        }
+        put_zigzag(&mut b, i64::MAX);
+        put_varint(&mut b, 1);
+        put_varint(&mut b, 1);
+        assert!(DdSketch::decode(&mut Reader::new(&b)).is_err());
+    }
+
+    #[test]
     fn ignores_what_the_collector_refuses() {
         let mut s = DdSketch::new();
         for x in [f64::NAN, f64::INFINITY, -1.0, f64::NEG_INFINITY] {

@@ -340,6 +340,32 @@ describe('fleet: the shipper', () => {
     assert.equal(valueOf(await fleetPrometheusText(ns), 'jobs_total'), 3);
   });
 
+  it('a flush whose request context was cancelled (it never settles) is given up on', async () => {
+    let now = 0;
+    const ns = memoryNamespace();
+    let hang = true;
+    const stuck = {
+      idFromName: ns.idFromName,
+      get: (id: never) => ({
+        fetch: (url: string, init?: { method?: string; body?: Uint8Array; headers?: Record<string, string> }) =>
+          hang ? new Promise<never>(() => {}) : ns.get(id).fetch(url, init),
+      }),
+    };
+    const m = new MetricsCollector();
+    // The shipper's clock runs past 10 timeouts before the real timer
+    // fires, as when a cancelled context's timer never does.
+    const s = new FleetShipper({ namespace: stuck, collector: m, requestTimeoutMs: 1000, now: () => now });
+    m.increment('jobs_total', 1);
+    void s.flush(); // never settles
+    await new Promise((r) => setTimeout(r, 5));
+    hang = false;
+    now += 1000 * 10 + 1;
+    await s.flush(); // not chained behind the stuck one
+    assert.equal(s.stats().pending, 0);
+    ns.evictAll();
+    assert.equal(valueOf(await fleetPrometheusText(ns), 'jobs_total'), 1);
+  });
+
   it('the middleware option ships from a Hono app (no ExecutionContext in Node)', async () => {
     const ns = memoryNamespace();
     const m = new MetricsCollector();

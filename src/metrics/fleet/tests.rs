@@ -681,3 +681,39 @@ fn a_take_past_max_bytes_is_truncated_and_the_rest_follows() {
     assert!(seq > 5, "{seq} takes");
     assert_eq!(a.registry().family_sum("jobs_total"), 300.0);
 }
+
+#[test]
+fn a_take_counts_help_text_against_max_bytes() {
+    let mut iso = Registry::new(opts()).unwrap();
+    for f in 0..8 {
+        let name = format!("family_{f}_total");
+        iso.increment(&name, 1.0, &[], T0).unwrap();
+        iso.set_help(&name, Some(&"h".repeat(900))).unwrap();
+    }
+    let mut a = agg(None);
+    let mut seq = 0;
+    loop {
+        seq += 1;
+        let t = iso
+            .take_delta(&Take {
+                isolate: "i",
+                seq,
+                shard: 0,
+                shards: 1,
+                max_bytes: 2048,
+                now_ms: T0,
+            })
+            .unwrap();
+        if t.bytes.is_empty() {
+            break;
+        }
+        assert!(t.bytes.len() <= 2048, "{} bytes", t.bytes.len());
+        a.apply(&t.bytes, T0).unwrap();
+    }
+    for f in 0..8 {
+        assert_eq!(
+            a.registry().unlabelled_value(&format!("family_{f}_total")),
+            1.0
+        );
+    }
+}
