@@ -96,6 +96,14 @@ row('latency', `p50 ${load.latency_ms.p50} ms, p95 ${load.latency_ms.p95} ms, p9
 console.log(`\nGET /metrics  (Content-Type: ${res.headers.get('content-type')}), a few lines:`);
 const wanted = [/^http_requests_total\{/, /^http_errors_total\{/, /^http_request_duration_seconds_bucket\{le="(10|50|\+Inf)"\}/, /^http_response_time_p9[59] /, /^cache_(entries|max_entries|hit_rate_percent) /];
 for (const line of metrics.split('\n')) if (wanted.some((re) => re.test(line))) console.log(`  ${line}`);
+// The fleet view: this isolate's changes shipped now, then the merge of
+// the aggregator shards (their state persists under .wrangler/ across runs).
+await fetch(base + '/api/fleet/flush');
+const fleet = await (await fetch(base + '/metrics/fleet', { headers: { authorization: 'Bearer dev-only-token' } })).text();
+const total = (name) => fleet.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+console.log('\nGET /metrics/fleet (every isolate, merged by 2 MetricsAggregator Durable Objects; bearer token), a few lines:');
+console.log(`  http_requests_total, all series: ${total('http_requests_total')} (since the aggregators' state began)`);
+for (const line of fleet.split('\n')) if (/^bs_fleet_(isolates|response_time_ms\{quantile="0\.99"\}|deltas_total\{outcome="applied"\})/.test(line)) console.log(`  ${line}`);
 if (load.wrong > 0) {
   console.log(`\n${load.wrong} unexpected responses, e.g. ${JSON.stringify(load.wrong_examples.slice(0, 3))}`);
 }

@@ -153,7 +153,7 @@ pub enum FleetError {
 impl fmt::Display for FleetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FleetError::Malformed(m) => write!(f, "malformed delta: {m}"),
+            FleetError::Malformed(m) => write!(f, "malformed: {m}"),
             FleetError::Version(v) => write!(
                 f,
                 "delta format version {v} is not supported (this aggregator reads version {})",
@@ -843,6 +843,13 @@ impl Aggregator {
     /// malformed or its bounds differ; nothing changed then. No size limit:
     /// states come from aggregators, not from isolates.
     pub fn load(&mut self, bytes: &[u8]) -> Result<(), FleetError> {
+        self.load_inner(bytes).map_err(|e| match e {
+            FleetError::Malformed(m) => FleetError::Malformed(format!("a saved state: {m}")),
+            other => other,
+        })
+    }
+
+    fn load_inner(&mut self, bytes: &[u8]) -> Result<(), FleetError> {
         let mut r = Reader::new(bytes);
         let d = decode(&mut r)?;
         if d.kind != KIND_STATE {
@@ -867,7 +874,12 @@ impl Aggregator {
         for c in &mut counts {
             *c = r.varint()?;
         }
-        let forgotten_until = r.f64()?;
+        // Added after the first states were written: absent in those.
+        let forgotten_until = if r.is_done() {
+            f64::NEG_INFINITY
+        } else {
+            r.f64()?
+        };
         if forgotten_until.is_nan() {
             return Err(FleetError::Malformed("forgotten-until time is NaN".into()));
         }

@@ -207,7 +207,15 @@ export class FleetShipper {
    */
   flush(env?: unknown): Promise<void> {
     const running = this.#running;
-    if (running !== undefined && !this.#abandoned()) return running.then(() => this.flush(env));
+    if (running !== undefined && !this.#abandoned()) {
+      // After it, or once it counts as abandoned if it never settles.
+      const left = Math.max(1, this.#runningSince + this.#abandonMs() - this.#now());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const givenUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      return Promise.race([running, givenUp])
+        .finally(() => clearTimeout(timer))
+        .then(() => this.flush(env));
+    }
     this.#last = this.#now();
     this.#runningSince = this.#last;
     this.#updates = 0;
@@ -226,7 +234,11 @@ export class FleetShipper {
    * will never settle. Given up on, so shipping goes on.
    */
   #abandoned(): boolean {
-    return this.#now() - this.#runningSince > this.#timeout * (MAX_REQUESTS_PER_SHARD + 2);
+    return this.#now() - this.#runningSince > this.#abandonMs();
+  }
+
+  #abandonMs(): number {
+    return this.#timeout * (MAX_REQUESTS_PER_SHARD + 2);
   }
 
   async #flushAll(env: unknown, epoch: number): Promise<void> {

@@ -717,3 +717,22 @@ fn a_take_counts_help_text_against_max_bytes() {
         );
     }
 }
+
+#[test]
+fn a_state_saved_before_the_forgotten_watermark_existed_still_loads() {
+    let mut iso = Registry::new(opts()).unwrap();
+    iso.increment("jobs_total", 2.0, &[], T0).unwrap();
+    let mut a = agg(None);
+    a.apply(&one_delta(&mut iso, 1, T0), T0).unwrap();
+    let mut old = a.save();
+    old.truncate(old.len() - 8); // the trailing f64 the first states lacked
+    let mut b = agg(None);
+    b.load(&old).unwrap();
+    assert_eq!(b.registry().unlabelled_value("jobs_total"), 2.0);
+    // A state cut elsewhere is refused, saying it is a state.
+    let e = agg(None).load(&old[..old.len() - 3]).unwrap_err();
+    assert!(
+        e.to_string().starts_with("malformed: a saved state: "),
+        "{e}"
+    );
+}
