@@ -54,6 +54,27 @@ struct Input {
 
 const NAMES: [&str; 3] = ["jobs_total", "http_requests_total", "bytes_total"];
 
+/// Isolate `i`'s next take of shard `s` (not yet counted in `seqs`).
+fn take_next(
+    reg: &mut Registry,
+    i: usize,
+    s: u32,
+    shards: u32,
+    seqs: &[Vec<u64>],
+    max_bytes: usize,
+) -> Option<Vec<u8>> {
+    let id = format!("iso-{i}");
+    let t = Take {
+        isolate: &id,
+        seq: seqs[i][s as usize] + 1,
+        shard: s,
+        shards,
+        max_bytes,
+        now_ms: 1.7e12,
+    };
+    reg.take_delta(&t).ok().map(|t| t.bytes)
+}
+
 fn opts() -> MetricsOptions {
     MetricsOptions {
         max_series_per_metric: 4,
@@ -115,19 +136,11 @@ fuzz_target!(|input: Input| {
             Op::Take { iso, shard, small } => {
                 let i = usize::from(iso % 2);
                 let s = u32::from(*shard) % shards;
-                let id = format!("iso-{i}");
-                let t = Take {
-                    isolate: &id,
-                    seq: seqs[i][s as usize] + 1,
-                    shard: s,
-                    shards,
-                    max_bytes: if *small { 1024 } else { 1 << 20 },
-                    now_ms: now,
-                };
-                if let Ok(taken) = isolates[i].take_delta(&t) {
-                    if !taken.bytes.is_empty() {
+                let max = if *small { 1024 } else { 1 << 20 };
+                if let Some(bytes) = take_next(&mut isolates[i], i, s, shards, &seqs, max) {
+                    if !bytes.is_empty() {
                         seqs[i][s as usize] += 1;
-                        queues[i * shards as usize + s as usize].push(taken.bytes);
+                        queues[i * shards as usize + s as usize].push(bytes);
                     }
                 }
             }
@@ -202,19 +215,7 @@ fuzz_target!(|input: Input| {
     let mut complete = exact;
     for (i, r) in isolates.iter_mut().enumerate() {
         for s in 0..shards {
-            let id = format!("iso-{i}");
-            let t = Take {
-                isolate: &id,
-                seq: seqs[i][s as usize] + 1,
-                shard: s,
-                shards,
-                max_bytes: 1 << 20,
-                now_ms: now,
-            };
-            if r.take_delta(&t)
-                .map(|t| !t.bytes.is_empty())
-                .unwrap_or(true)
-            {
+            if take_next(r, i, s, shards, &seqs, 1 << 20).map_or(true, |b| !b.is_empty()) {
                 complete = false;
             }
         }

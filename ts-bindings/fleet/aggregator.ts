@@ -3,6 +3,7 @@
 // scrape makes one to merge every shard's state.
 import { DeltaOutcome, FleetOption, Status } from '../../pkg-fleet/bounded_services_bg.js';
 import { describe } from '../describe.js';
+import { byLabel } from '../metrics/records.js';
 import { dropFleetEngine, fleetEngine, fleetError, fleetGeneration, fleetGlue as glue, fleetOut } from './engine.js';
 import type { DeltaResult, FleetAggregatorOptions, FleetSnapshot } from './types.js';
 
@@ -53,22 +54,6 @@ function bytesOf(data: unknown, what: string): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError(`${WHO}: ${what} must be a Uint8Array or an ArrayBuffer, got ${describe(data)}`);
-}
-
-/** `engineFleetSumByLabel`'s records (`<length>:<value><sum>;`) as an object. */
-function byLabel(records: string): Record<string, number> {
-  const out = Object.create(null) as Record<string, number>;
-  let i = 0;
-  while (i < records.length) {
-    const colon = records.indexOf(':', i);
-    const start = colon + 1;
-    const end = start + Number(records.slice(i, colon));
-    const semi = records.indexOf(';', end);
-    const text = records.slice(end, semi);
-    out[records.slice(start, end)] = text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);
-    i = semi + 1;
-  }
-  return out;
 }
 
 const finalizer =

@@ -62,27 +62,27 @@ async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<F
   return view;
 }
 
+/** Runs `read` on the merged view of every shard, then frees the view. */
+async function withView<R>(ns: NamespaceLike, options: FleetScrapeOptions, read: (view: FleetAggregator) => R): Promise<R> {
+  const view = await merged(ns, options);
+  try {
+    return read(view);
+  } finally {
+    view.dispose();
+  }
+}
+
 /**
  * The fleet's Prometheus exposition (serve it with
  * `PROMETHEUS_CONTENT_TYPE`): the states of every shard, merged. Rejects
  * when a shard cannot be read (answer 503: Prometheus records a failed
  * scrape, where a partial one would make counters jump).
  */
-export async function fleetPrometheusText(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<string> {
-  const view = await merged(ns, options);
-  try {
-    return view.toPrometheusFormat();
-  } finally {
-    view.dispose();
-  }
+export function fleetPrometheusText(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<string> {
+  return withView(ns, options, (view) => view.toPrometheusFormat());
 }
 
 /** The fleet's figures (a collector's snapshot fields, merged, and the fleet's own). */
-export async function fleetSnapshot(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<FleetSnapshot> {
-  const view = await merged(ns, options);
-  try {
-    return view.getSnapshot();
-  } finally {
-    view.dispose();
-  }
+export function fleetSnapshot(ns: NamespaceLike, options: FleetScrapeOptions = {}): Promise<FleetSnapshot> {
+  return withView(ns, options, (view) => view.getSnapshot());
 }

@@ -1,6 +1,7 @@
 // The fleet's public types: the aggregator's options and answers, and the
 // few parts of the Workers runtime the shipper and the scrape use (typed
 // structurally, so no Workers or DOM types are needed to compile).
+import type { MetricsSnapshot } from '../metrics/types.js';
 
 /** Options of a {@link FleetAggregator} (and of the Durable Object's). */
 export interface FleetAggregatorOptions {
@@ -52,24 +53,18 @@ export type DeltaResult =
       message: string;
     };
 
-/** The fleet's figures: a collector's `getSnapshot()` fields, merged, plus the fleet's own. */
-export interface FleetSnapshot {
-  requests_total: number;
-  requests_by_endpoint: Record<string, number>;
-  errors_total: number;
-  errors_by_type: Record<string, number>;
-  /** Mean of the durations of the sketch window (ms). */
-  response_time_avg: number;
-  /** Nearest-rank percentiles of the sketch window, within 1 % (ms). */
+/**
+ * The fleet's figures: a collector's `getSnapshot()` fields, merged
+ * (`response_time_avg`, `_p95`, `_p99` over the sketch window, within 1 %),
+ * plus the fleet's own.
+ */
+export interface FleetSnapshot extends MetricsSnapshot {
+  /** Nearest-rank median of the sketch window, within 1 % (ms). */
   response_time_p50: number;
-  response_time_p95: number;
-  response_time_p99: number;
   /** Durations in the sketch window. */
   response_time_count: number;
   /** Length of the sketch window (ms). */
   response_time_window_ms: number;
-  active_users: number;
-  database_queries: number;
   /** Isolates whose sequence numbers are kept. */
   isolates: number;
   /** Merged series and metric names. */
@@ -77,7 +72,6 @@ export interface FleetSnapshot {
   metrics: number;
   /** Deltas merged, acknowledged as retries, refused; families or series skipped (type conflicts, caps). */
   deltas: { applied: number; duplicate: number; refused: number; skipped: number };
-  timestamp: number;
 }
 
 /** The response parts the fleet reads (a `Response`). */

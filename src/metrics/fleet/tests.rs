@@ -285,6 +285,15 @@ proptest! {
     }
 }
 
+fn agg_keeping(max_isolates: usize) -> Aggregator {
+    Aggregator::new(FleetOptions {
+        metrics: opts(),
+        max_isolates,
+        ..FleetOptions::default()
+    })
+    .unwrap()
+}
+
 fn one_delta(reg: &mut Registry, seq: u64, now: f64) -> Vec<u8> {
     reg.take_delta(&Take {
         isolate: "iso",
@@ -517,12 +526,7 @@ fn exposition_has_the_fleet_percentiles_and_mean() {
 
 #[test]
 fn isolates_are_bounded_and_forgotten() {
-    let mut a = Aggregator::new(FleetOptions {
-        metrics: opts(),
-        max_isolates: 3,
-        ..FleetOptions::default()
-    })
-    .unwrap();
+    let mut a = agg_keeping(3);
     // One isolate every two minutes (more than the clock-skew margin).
     let at = |i: u32| T0 + f64::from(i) * 120_000.0;
     let mut first = Vec::new();
@@ -553,21 +557,11 @@ fn isolates_are_bounded_and_forgotten() {
     assert_eq!(a.apply(&first, at(10)), Err(FleetError::Forgotten));
     assert_eq!(a.registry().family_sum("jobs_total"), 10.0);
     // The watermark survives a restart.
-    let mut b = Aggregator::new(FleetOptions {
-        metrics: opts(),
-        max_isolates: 3,
-        ..FleetOptions::default()
-    })
-    .unwrap();
+    let mut b = agg_keeping(3);
     b.load(&a.save()).unwrap();
     assert_eq!(b.apply(&first, at(10)), Err(FleetError::Forgotten));
     // A state with more senders than this aggregator keeps is cut down.
-    let mut c = Aggregator::new(FleetOptions {
-        metrics: opts(),
-        max_isolates: 1,
-        ..FleetOptions::default()
-    })
-    .unwrap();
+    let mut c = agg_keeping(1);
     c.load(&a.save()).unwrap();
     assert_eq!(c.isolates(), 1);
     c.check_invariants().unwrap();
@@ -648,14 +642,9 @@ fn take_refuses_bad_arguments_and_changes_nothing() {
     assert!(one_delta(&mut r, 2, T0).is_empty());
 }
 
-#[test]
-fn a_take_past_max_bytes_is_truncated_and_the_rest_follows() {
-    let mut iso = Registry::new(opts()).unwrap();
-    for i in 0..300 {
-        iso.increment("jobs_total", 1.0, &[("user", &format!("user-{i:04}"))], T0)
-            .unwrap();
-    }
-    let mut a = agg(None);
+/// Takes every change of `iso` in deltas of at most `max_bytes`, applying
+/// each to `a`; returns how many takes it took.
+fn drain(iso: &mut Registry, a: &mut Aggregator, max_bytes: usize) -> u64 {
     let mut seq = 0;
     loop {
         seq += 1;
@@ -665,20 +654,28 @@ fn a_take_past_max_bytes_is_truncated_and_the_rest_follows() {
                 seq,
                 shard: 0,
                 shards: 1,
-                max_bytes: 1024,
+                max_bytes,
                 now_ms: T0,
             })
             .unwrap();
         if t.bytes.is_empty() {
-            break;
+            return seq - 1;
         }
-        assert!(t.bytes.len() <= 1024);
+        assert!(t.bytes.len() <= max_bytes, "{} bytes", t.bytes.len());
         a.apply(&t.bytes, T0).unwrap();
-        if !t.truncated {
-            break;
-        }
     }
-    assert!(seq > 5, "{seq} takes");
+}
+
+#[test]
+fn a_take_past_max_bytes_is_truncated_and_the_rest_follows() {
+    let mut iso = Registry::new(opts()).unwrap();
+    for i in 0..300 {
+        iso.increment("jobs_total", 1.0, &[("user", &format!("user-{i:04}"))], T0)
+            .unwrap();
+    }
+    let mut a = agg(None);
+    let takes = drain(&mut iso, &mut a, 1024);
+    assert!(takes > 5, "{takes} takes");
     assert_eq!(a.registry().family_sum("jobs_total"), 300.0);
 }
 
@@ -691,25 +688,7 @@ fn a_take_counts_help_text_against_max_bytes() {
         iso.set_help(&name, Some(&"h".repeat(900))).unwrap();
     }
     let mut a = agg(None);
-    let mut seq = 0;
-    loop {
-        seq += 1;
-        let t = iso
-            .take_delta(&Take {
-                isolate: "i",
-                seq,
-                shard: 0,
-                shards: 1,
-                max_bytes: 2048,
-                now_ms: T0,
-            })
-            .unwrap();
-        if t.bytes.is_empty() {
-            break;
-        }
-        assert!(t.bytes.len() <= 2048, "{} bytes", t.bytes.len());
-        a.apply(&t.bytes, T0).unwrap();
-    }
+    drain(&mut iso, &mut a, 2048);
     for f in 0..8 {
         assert_eq!(
             a.registry().unlabelled_value(&format!("family_{f}_total")),
