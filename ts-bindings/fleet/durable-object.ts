@@ -173,6 +173,8 @@ export class MetricsAggregator {
   #chunks = 0;
   /** The stored state's version this instance's memory is (SQLite storage). */
   #version = 0;
+  /** Key-value storage: every write issued so far, settled or not. */
+  #writes: Promise<unknown> = Promise.resolve();
   readonly #ready: Promise<void>;
 
   constructor(ctx: DurableObjectStateLike, _env?: unknown) {
@@ -189,13 +191,21 @@ export class MetricsAggregator {
   async #restore(): Promise<void> {
     this.#agg?.dispose();
     this.#agg = undefined;
-    const agg = new FleetAggregator(this.#options());
     const sql = this.#ctx.storage.sql;
-    if (sql) this.#version = sqlVersion(sql);
-    const state = sql ? sqlRead(sql) : await readState(this.#ctx.storage);
-    if (state !== undefined) {
-      agg.load(state);
-      this.#chunks = Math.ceil(state.length / CHUNK);
+    // Key-value storage: the writes still in flight land (or fail) first,
+    // so what is read includes every write that will be acknowledged.
+    if (!sql) await this.#writes;
+    const agg = new FleetAggregator(this.#options());
+    try {
+      if (sql) this.#version = sqlVersion(sql);
+      const state = sql ? sqlRead(sql) : await readState(this.#ctx.storage);
+      if (state !== undefined) {
+        agg.load(state);
+        this.#chunks = Math.ceil(state.length / CHUNK);
+      }
+    } catch (err) {
+      agg.dispose();
+      throw err;
     }
     this.#agg = agg;
   }
@@ -262,6 +272,7 @@ export class MetricsAggregator {
               : sqlWrite(sql, state, v);
           } else {
             written = writeState(this.#ctx.storage, state, this.#chunks);
+            this.#writes = Promise.all([this.#writes, written.catch(() => undefined)]);
             this.#chunks = Math.ceil(state.length / CHUNK);
           }
         } catch (err) {
