@@ -6,8 +6,15 @@ import { wbg } from './glue.js';
 
 /** The error the last refused engine call left, prefixed with `who`. */
 export function engineError(who: string): Error {
-  const kind = wbg.engineErrorKind();
-  const text = wbg.engineTakeErrorMessage();
+  return errorOf(wbg.engineErrorKind(), wbg.engineTakeErrorMessage(), who);
+}
+
+/**
+ * The JavaScript error of `kind` (an `ErrorKind`, or -1 for none recorded)
+ * with the core's `text`: for every instance of the core (the fleet build's
+ * declares the same kinds).
+ */
+export function errorOf(kind: number, text: string, who: string): Error {
   const message = `${who}: ${kind < 0 ? 'internal error: the engine refused a call and recorded no error' : text}`;
   switch (kind) {
     case ErrorKind.Type:

@@ -66,6 +66,24 @@ pub enum Radix {
 // The radix is the core's bound on entries.
 const _: () = assert!(Radix::Slot as u32 == crate::cache::MAX_MAX_ENTRIES);
 
+/// Bounds of a delta take (`engineMetricsTakeDelta`) the shipper checks
+/// when it is made, before any take.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaLimit {
+    /// Smallest `max_bytes` of a take.
+    MinTakeBytes = 1024,
+    /// Most shards.
+    MaxShards = 256,
+    /// Longest isolate id, in UTF-8 bytes.
+    MaxIsolateIdBytes = 128,
+}
+
+// The core's bounds, declared once there.
+const _: () = assert!(DeltaLimit::MinTakeBytes as usize == crate::metrics::MIN_TAKE_BYTES);
+const _: () = assert!(DeltaLimit::MaxShards as u32 == crate::metrics::MAX_SHARDS);
+const _: () = assert!(DeltaLimit::MaxIsolateIdBytes as usize == crate::metrics::MAX_ISOLATE_ID_LEN);
+
 /// Outcome of `engineFleetApply`: a delta merged, acknowledged as a retry,
 /// or refused (why; the message waits in `engineTakeErrorMessage()`). The
 /// facade answers each with its HTTP status.

@@ -177,3 +177,17 @@ pub fn fleet_sum_by_label(handle: u32, name: &str, label: &str) -> String {
         sums_by_label(a.registry(), name, label)
     })
 }
+
+/// What the facade needs of an aggregator's resolved options, in the
+/// out-buffer: `[max_delta_bytes, sketch window ms (slots x slot)]`; 0 for
+/// no such aggregator.
+#[wasm_bindgen(js_name = engineFleetSettings)]
+pub fn fleet_settings(handle: u32) -> u32 {
+    with_aggregator(handle, 0, |a| {
+        let o = a.options();
+        out(&[
+            o.max_delta_bytes as f64,
+            o.sketch_slot_ms * o.sketch_slots as f64,
+        ])
+    })
+}

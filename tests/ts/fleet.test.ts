@@ -85,6 +85,19 @@ function memoryNamespace(cls: typeof MetricsAggregator = MetricsAggregator, faul
   };
 }
 
+type FetchInit = { method?: string; body?: Uint8Array; headers?: Record<string, string> };
+type Answer = { status: number; text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
+
+/** `ns` with each request first offered to `intercept` (undefined: passed on to `ns`). */
+function interposed(ns: ReturnType<typeof memoryNamespace>, intercept: () => Promise<Answer> | undefined) {
+  return {
+    idFromName: ns.idFromName,
+    get: (id: never) => ({
+      fetch: (url: string, init?: FetchInit) => intercept() ?? ns.get(id).fetch(url, init),
+    }),
+  };
+}
+
 function valueOf(text: string, key: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${key} `));
   return line === undefined ? undefined : Number(line.slice(key.length + 1));
@@ -310,16 +323,13 @@ describe('fleet: the shipper', () => {
     const ns = memoryNamespace();
     let mode: 'hang' | 'status' | 'pass' = 'hang';
     let status = 404;
-    const flaky = {
-      idFromName: ns.idFromName,
-      get: (id: never) => ({
-        fetch: (url: string, init?: { method?: string; body?: Uint8Array; headers?: Record<string, string> }) => {
-          if (mode === 'hang') return new Promise<never>(() => {});
-          if (mode === 'status') return Promise.resolve({ status, text: async () => 'busy', arrayBuffer: async () => new ArrayBuffer(0) });
-          return ns.get(id).fetch(url, init);
-        },
-      }),
-    };
+    const flaky = interposed(ns, () =>
+      mode === 'hang'
+        ? new Promise<never>(() => {})
+        : mode === 'status'
+          ? Promise.resolve({ status, text: async () => 'busy', arrayBuffer: async () => new ArrayBuffer(0) })
+          : undefined,
+    );
     const m = new MetricsCollector();
     const s = new FleetShipper({ namespace: flaky, collector: m, requestTimeoutMs: 50 });
     m.increment('jobs_total', 1);
@@ -344,13 +354,7 @@ describe('fleet: the shipper', () => {
     let now = 0;
     const ns = memoryNamespace();
     let hang = true;
-    const stuck = {
-      idFromName: ns.idFromName,
-      get: (id: never) => ({
-        fetch: (url: string, init?: { method?: string; body?: Uint8Array; headers?: Record<string, string> }) =>
-          hang ? new Promise<never>(() => {}) : ns.get(id).fetch(url, init),
-      }),
-    };
+    const stuck = interposed(ns, () => (hang ? new Promise<never>(() => {}) : undefined));
     const m = new MetricsCollector();
     // The shipper's clock runs past 10 timeouts before the real timer
     // fires, as when a cancelled context's timer never does.

@@ -78,12 +78,21 @@ export class FleetAggregator {
   #h: number;
   #gen: number;
   readonly #options: FleetAggregatorOptions;
+  /** Resolved by the core: the largest delta accepted, the sketch window (ms). */
+  readonly #maxDeltaBytes: number;
+  readonly #windowMs: number;
 
   constructor(options: FleetAggregatorOptions = {}) {
     this.#options = kept(options);
     this.#gen = fleetGeneration();
     this.#h = this.#create();
+    [this.#maxDeltaBytes, this.#windowMs] = fleetOut(glue.engineFleetSettings(this.#h), 2) as [number, number];
     finalizer?.register(this, { h: this.#h, gen: this.#gen }, this);
+  }
+
+  /** The largest delta {@link apply} accepts (`maxDeltaBytes`, resolved). */
+  get maxDeltaBytes(): number {
+    return this.#maxDeltaBytes;
   }
 
   #create(): number {
@@ -164,7 +173,6 @@ export class FleetAggregator {
   getSnapshot(now: number = Date.now()): FleetSnapshot {
     return this.#call((h) => {
       const n = fleetOut(glue.engineFleetSnapshot(h, now), 16);
-      const windowMs = (this.#options.sketchSlotMs ?? 60_000) * (this.#options.sketchSlots ?? 5);
       return {
         requests_total: n[0]!,
         requests_by_endpoint: byLabel(glue.engineFleetSumByLabel(h, 'http_requests_total', 'path')),
@@ -175,7 +183,7 @@ export class FleetAggregator {
         response_time_p95: n[4]!,
         response_time_p99: n[5]!,
         response_time_count: n[6]!,
-        response_time_window_ms: windowMs,
+        response_time_window_ms: this.#windowMs,
         active_users: n[7]!,
         database_queries: n[8]!,
         isolates: n[9]!,
@@ -201,11 +209,13 @@ export class FleetAggregator {
 }
 
 /** The error of a call on an aggregator whose instance trapped. */
+class AggregatorLost extends Error {}
+
 function lost(cause?: unknown): Error {
-  return new Error(`${WHO}: the aggregator's WebAssembly instance trapped and was replaced; its state is lost (load the saved state into a new aggregator)`, { cause });
+  return new AggregatorLost(`${WHO}: the aggregator's WebAssembly instance trapped and was replaced; its state is lost (load the saved state into a new aggregator)`, { cause });
 }
 
 /** True for {@link lost}'s error. */
 export function isLost(err: unknown): boolean {
-  return err instanceof Error && err.message.includes('instance trapped and was replaced');
+  return err instanceof AggregatorLost;
 }

@@ -249,7 +249,7 @@ export class MetricsAggregator {
   }
 
   async #delta(request: RequestLike): Promise<ResponseLike> {
-    const max = this.#options().maxDeltaBytes ?? 1 << 20;
+    const max = (await this.#aggregator()).maxDeltaBytes;
     const declared = Number(request.headers.get('content-length') ?? NaN);
     if (declared > max) {
       return json(413, { outcome: 'refused', reason: 'too-large', error: `delta of ${declared} bytes is larger than the limit of ${max}` });

@@ -6,9 +6,9 @@
 // instance: every aggregator of the old one is then gone, and its owner
 // (the Durable Object) restores it from storage.
 import * as glue from '../../pkg-fleet/bounded_services_bg.js';
-import { ErrorKind } from '../../pkg-fleet/bounded_services_bg.js';
 import type * as Raw from '../../pkg-fleet/bounded_services_raw.js';
 import { fleetWasmModule } from '#wasm-fleet-module';
+import { errorOf } from '../errors.js';
 
 export { glue as fleetGlue };
 
@@ -56,9 +56,5 @@ export function fleetOut(ptr: number, count: number): number[] {
 
 /** The error the last refused call left (see src/bindings/error.rs). */
 export function fleetError(who: string): Error {
-  const kind = glue.engineErrorKind();
-  const message = `${who}: ${glue.engineTakeErrorMessage() || 'internal error: no message recorded'}`;
-  if (kind === ErrorKind.Type) return new TypeError(message);
-  if (kind === ErrorKind.Range) return new RangeError(message);
-  return new Error(message);
+  return errorOf(glue.engineErrorKind(), glue.engineTakeErrorMessage(), who);
 }

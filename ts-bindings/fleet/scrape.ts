@@ -1,5 +1,6 @@
 // The fleet view: every shard's merged state, merged once more into one
 // exposition or snapshot where the scrape is served.
+import { DeltaLimit } from '../../pkg/bounded_services_bg.js';
 import { FleetAggregator } from './aggregator.js';
 import { STATE_PATH } from './shipper.js';
 import { describe } from '../describe.js';
@@ -40,8 +41,8 @@ async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<F
     throw new TypeError(`${WHO}: expected the aggregators' Durable Object namespace, got ${describe(ns)}`);
   }
   const shards = options.shards ?? 1;
-  if (!Number.isInteger(shards) || shards < 1 || shards > 256) {
-    throw new RangeError(`${WHO}: shards must be an integer in 1..=256, got ${describe(shards)}`);
+  if (!Number.isInteger(shards) || shards < 1 || shards > DeltaLimit.MaxShards) {
+    throw new RangeError(`${WHO}: shards must be an integer in 1..=${DeltaLimit.MaxShards}, got ${describe(shards)}`);
   }
   const name = options.name ?? 'bs-fleet';
   // Every shard or none: a view missing one would make counters jump back.

@@ -1,6 +1,7 @@
 // Shipping an isolate's metrics to the fleet's aggregators: deltas taken
 // from a collector, one request per shard, in the background
 // (`ctx.waitUntil`), exactly once per (isolate, shard, sequence number).
+import { DeltaLimit } from '../../pkg/bounded_services_bg.js';
 import type { MetricsCollector } from '../metrics/collector.js';
 import { metricsCollector } from '../metrics/default-collector.js';
 import { describe } from '../describe.js';
@@ -132,20 +133,21 @@ export class FleetShipper {
       throw new TypeError(`${WHO}: namespace must be a binding name or a Durable Object namespace, got ${describe(ns)}`);
     }
     this.#ns = ns;
-    this.#shards = positive(options.shards, 'shards', 1, 1, 256);
+    this.#shards = positive(options.shards, 'shards', 1, 1, DeltaLimit.MaxShards);
     this.#name = options.name ?? 'bs-fleet';
     if (typeof this.#name !== 'string' || this.#name === '') throw new TypeError(`${WHO}: name must be a non-empty string`);
     this.#interval = positive(options.intervalMs, 'intervalMs', 10_000, 0);
     this.#maxUpdates = positive(options.maxUpdates, 'maxUpdates', 1000);
-    this.#maxBytes = positive(options.maxBytes, 'maxBytes', 262_144, 1024, 64 << 20);
+    this.#maxBytes = positive(options.maxBytes, 'maxBytes', 262_144, DeltaLimit.MinTakeBytes, 64 << 20);
     this.#timeout = positive(options.requestTimeoutMs, 'requestTimeoutMs', 15_000, 1, 600_000);
     this.#collector = options.collector;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError(`${WHO}: now must be a function`);
     this.#now = options.now ?? Date.now;
     this.#clockGiven = options.now !== undefined;
     const id = options.isolateId;
-    if (id !== undefined && (typeof id !== 'string' || new TextEncoder().encode(id).length < 1 || new TextEncoder().encode(id).length > 128)) {
-      throw new RangeError(`${WHO}: isolateId must be 1 to 128 bytes of UTF-8`);
+    const idBytes = typeof id === 'string' ? new TextEncoder().encode(id).length : -1;
+    if (id !== undefined && (idBytes < 1 || idBytes > DeltaLimit.MaxIsolateIdBytes)) {
+      throw new RangeError(`${WHO}: isolateId must be 1 to ${DeltaLimit.MaxIsolateIdBytes} bytes of UTF-8`);
     }
     // Made on first use: Workers forbid random values at global scope,
     // where shippers are made.
