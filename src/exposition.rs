@@ -27,8 +27,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::fmt::Write as _;
-
 use crate::metrics::{Registry, SampleValue, PERCENTILE_GAUGES};
 
 /// `Content-Type` of the exposition.
@@ -162,12 +160,12 @@ pub fn encode_families(reg: &Registry, out: &mut String) {
                         cumulative = cumulative.saturating_add(*c);
                         let le = bounds.get(i).copied().unwrap_or(f64::INFINITY);
                         write_sample(out, name, "_bucket", s.labels(), Some(le), |o| {
-                            let _ = write!(o, "{cumulative}");
+                            crate::num::push_u64(o, cumulative);
                         });
                     }
                     write_sample(out, name, "_sum", s.labels(), None, |o| write_value(o, sum));
                     write_sample(out, name, "_count", s.labels(), None, |o| {
-                        let _ = write!(o, "{count}");
+                        crate::num::push_u64(o, count);
                     });
                 }
             }

@@ -20,3 +20,9 @@ pub mod wheel;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
+
+// Talc instead of Rust's default dlmalloc: 2.2 KB gzip less in the .wasm
+// every isolate loads. Linear memory grows as before and never shrinks.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -81,7 +81,13 @@ fn push_integer(out: &mut String, v: f64) {
     if v < 0.0 {
         out.push('-');
     }
-    let mut n = v.abs() as u64;
+    push_u64(out, v.abs() as u64);
+}
+
+/// Appends `n` in decimal (what `write!(out, "{n}")` does, without core's
+/// formatting machinery).
+#[inline(never)]
+pub fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

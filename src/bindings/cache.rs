@@ -79,14 +79,17 @@ fn settings_of(
     let policy = match policy.as_deref() {
         None => DEFAULT_POLICY,
         Some(name) => Policy::from_name(name).ok_or_else(|| {
-            let names: Vec<String> = Policy::ALL
-                .iter()
-                .map(|p| format!("'{}'", p.name()))
-                .collect();
-            (
-                ErrorKind::Type,
-                format!("policy must be one of {}", names.join(", ")),
-            )
+            // Pushed, not `format!`ted and joined: the smaller code.
+            let mut message = String::from("policy must be one of ");
+            for (i, p) in Policy::ALL.iter().enumerate() {
+                if i > 0 {
+                    message.push_str(", ");
+                }
+                message.push('\'');
+                message.push_str(p.name());
+                message.push('\'');
+            }
+            (ErrorKind::Type, message)
         })?,
     };
     let max_entries = max_entries.unwrap_or(f64::from(DEFAULT_MAX_ENTRIES));
