@@ -185,11 +185,10 @@ export class FleetShipper {
    * already has (else the shipper reads its clock). Never throws.
    */
   maybeFlush(env?: unknown, ctx?: WaitUntilLike, now?: number): void {
-    if (this.#running !== undefined && !this.#abandoned()) return;
-    if (this.#updates < this.#maxUpdates) {
-      const t = this.#clockGiven || now === undefined ? this.#now() : now;
-      if (t - this.#last < this.#interval) return;
-    }
+    // One clock reading: the caller's when it has one (the middleware's).
+    const t = this.#clockGiven || now === undefined ? this.#now() : now;
+    if (this.#running !== undefined && !this.#abandoned(t)) return;
+    if (this.#updates < this.#maxUpdates && t - this.#last < this.#interval) return;
     try {
       const p = this.flush(env);
       ctx?.waitUntil(p);
@@ -235,8 +234,8 @@ export class FleetShipper {
    * context was cancelled (a Worker's waitUntil ends), and its promises
    * will never settle. Given up on, so shipping goes on.
    */
-  #abandoned(): boolean {
-    return this.#now() - this.#runningSince > this.#abandonMs();
+  #abandoned(now: number = this.#now()): boolean {
+    return now - this.#runningSince > this.#abandonMs();
   }
 
   #abandonMs(): number {
