@@ -84,6 +84,20 @@ const _: () = assert!(DeltaLimit::MinTakeBytes as usize == crate::metrics::MIN_T
 const _: () = assert!(DeltaLimit::MaxShards as u32 == crate::metrics::MAX_SHARDS);
 const _: () = assert!(DeltaLimit::MaxIsolateIdBytes as usize == crate::metrics::MAX_ISOLATE_ID_LEN);
 
+/// Where a delta says that its take stopped at `max_bytes` (more changes
+/// wait for the next take): the shipper then takes again in the same flush.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaFlags {
+    /// Byte offset of the flags.
+    At = 6,
+    /// The bit of a truncated take.
+    Truncated = 1,
+}
+
+const _: () = assert!(DeltaFlags::At as usize == crate::metrics::DELTA_FLAGS_AT);
+const _: () = assert!(DeltaFlags::Truncated as u8 == crate::metrics::DELTA_TRUNCATED);
+
 /// Outcome of `engineFleetApply`: a delta merged, acknowledged as a retry,
 /// or refused (why; the message waits in `engineTakeErrorMessage()`). The
 /// facade answers each with its HTTP status.

@@ -66,7 +66,10 @@ pub const MIN_TAKE_BYTES: usize = 1024;
 pub(crate) const KIND_DELTA: u8 = 0;
 /// `kind` byte of a state.
 pub(crate) const KIND_STATE: u8 = 1;
-const FLAG_TRUNCATED: u8 = 1;
+/// Byte offset of the flags in a delta (after the magic, version and kind).
+pub const FLAGS_AT: usize = 6;
+/// The flag of a take that stopped at `max_bytes`.
+pub const FLAG_TRUNCATED: u8 = 1;
 
 /// Stable shard of a series: FNV-1a (64 bit) over the metric name, a 0xff
 /// byte and the canonical label-set key, modulo `shards`. Part of the
@@ -365,7 +368,7 @@ impl Registry {
         }
         patch_u32(&mut out, families_at, families);
         if truncated {
-            if let Some(flags) = out.get_mut(6) {
+            if let Some(flags) = out.get_mut(FLAGS_AT) {
                 *flags |= FLAG_TRUNCATED;
             }
         }

@@ -49,7 +49,8 @@ pub use builtins::{
 };
 pub use ddsketch::{DdSketch, MAX_BINS as SKETCH_MAX_BINS, RELATIVE_ACCURACY};
 pub use delta::{
-    shard_of, FormatError, Take, Taken, MAGIC as DELTA_MAGIC, MAX_ISOLATE_ID_LEN, MAX_SHARDS,
+    shard_of, FormatError, Take, Taken, FLAGS_AT as DELTA_FLAGS_AT,
+    FLAG_TRUNCATED as DELTA_TRUNCATED, MAGIC as DELTA_MAGIC, MAX_ISOLATE_ID_LEN, MAX_SHARDS,
     MIN_TAKE_BYTES, VERSION as DELTA_VERSION,
 };
 pub use error::{ErrorKind, MetricsError};

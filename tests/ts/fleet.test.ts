@@ -185,6 +185,35 @@ describe('fleet: three isolates, two shards', () => {
     assert.equal(valueOf(await fleetPrometheusText(ns), 'jobs_total'), 15);
   });
 
+  it('a take cut at maxBytes is followed by the rest in the same flush; a complete one ends it', async () => {
+    const ns = memoryNamespace();
+    let posts = 0;
+    const counted = interposed(ns, () => {
+      posts++;
+      return undefined;
+    });
+    const m = new MetricsCollector({ maxSeriesPerMetric: 500 });
+    const s = new FleetShipper({ namespace: counted, collector: m, isolateId: 'cut', maxBytes: 1024 });
+    const label = (k: number) => ({ path: `/api/a/rather/long/path/to/make/series/large/${k}` });
+    m.increment('jobs_total', 1); // tracking starts with the first flush
+    await s.flush();
+    for (let k = 0; k < 60; k++) m.increment('jobs_total', 1, label(k));
+    posts = 0;
+    await s.flush();
+    assert.ok(posts >= 3, `60 series over 1 KB deltas take several requests, got ${posts}`);
+    assert.equal(s.stats().pending, 0);
+    ns.evictAll();
+    const text = await fleetPrometheusText(ns);
+    for (let k = 0; k < 60; k++) assert.equal(valueOf(text, `jobs_total{path="${label(k).path}"}`), 1, `series ${k}`);
+    let takes = 0;
+    const take = m.takeDelta.bind(m);
+    m.takeDelta = (...args: Parameters<typeof take>) => (takes++, take(...args));
+    m.increment('jobs_total', 1, label(0));
+    posts = 0;
+    await s.flush();
+    assert.deepEqual({ posts, takes }, { posts: 1, takes: 1 }, 'a complete delta ends the flush: no empty take after it');
+  });
+
   it('a write that fails is not acknowledged: the retry counts once', async () => {
     const ns = memoryNamespace();
     const m = new MetricsCollector();

@@ -1,7 +1,7 @@
 // Shipping an isolate's metrics to the fleet's aggregators: deltas taken
 // from a collector, one request per shard, in the background
 // (`ctx.waitUntil`), exactly once per (isolate, shard, sequence number).
-import { DeltaLimit } from '../../pkg/bounded_services_bg.js';
+import { DeltaFlags, DeltaLimit } from '../../pkg/bounded_services_bg.js';
 import type { MetricsCollector } from '../metrics/collector.js';
 import { metricsCollector } from '../metrics/default-collector.js';
 import { describe } from '../describe.js';
@@ -259,12 +259,15 @@ export class FleetShipper {
 
   /**
    * One shard: the delta waiting for an acknowledgement first, then new
-   * ones until nothing changed (a delta cut at maxBytes is followed by the
-   * rest), at most MAX_REQUESTS_PER_SHARD; stops at the first failure.
+   * ones until one holds all that changed (a delta cut at maxBytes is
+   * followed by the rest), at most MAX_REQUESTS_PER_SHARD; stops at the
+   * first failure. What changes while a complete delta is on its way waits
+   * for the next flush.
    */
   async #flushShard(ns: NamespaceLike, shard: number, epoch: number): Promise<void> {
     for (let i = 0; i < MAX_REQUESTS_PER_SHARD && epoch === this.#epoch; i++) {
       let p = this.#pending[shard];
+      const resent = p !== undefined;
       if (p === undefined) {
         let bytes: Uint8Array;
         try {
@@ -279,6 +282,7 @@ export class FleetShipper {
         this.#pending[shard] = p;
       }
       if (!(await this.#send(ns, shard, p))) return;
+      if (!resent && ((p.bytes[DeltaFlags.At] ?? 0) & DeltaFlags.Truncated) === 0) return;
     }
   }
 
