@@ -239,7 +239,7 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     const on = fleetRow('fleet.request.cpu', 'with fleet')?.p50 ?? NaN;
     t(
       'per-request cost with the fleet option on within 10 % of without (metricsMiddleware, flushes included)',
-      `${fmtNs(on)} vs ${fmtNs(off)} of CPU (${fmtRatio(on / off)})`,
+      `${fmtNs(on)} vs ${fmtNs(off)} of main-thread time (${fmtRatio(on / off)})`,
       on <= 1.1 * off,
     );
   }
