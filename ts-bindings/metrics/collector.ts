@@ -214,8 +214,9 @@ export class MetricsCollector {
   /**
    * @internal For `bounded-services/fleet`: what changed in `shard` of
    * `shards` since the last take, as a delta (src/metrics/delta.rs), and
-   * move the baseline; empty when nothing changed. Its `DeltaFlags.Truncated` bit set: it
-   * stopped at `maxBytes` and more changes wait.
+   * move the baseline; empty when nothing changed. With the
+   * `DeltaFlags.Truncated` bit set, it stopped at `maxBytes` and more
+   * changes wait.
    */
   takeDelta(isolate: string, seq: number, shard: number, shards: number, maxBytes: number): Uint8Array {
     this.#checkOpen();
