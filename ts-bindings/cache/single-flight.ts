@@ -93,9 +93,19 @@ export class SingleFlight {
   #start<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
     const flight: Flight = { promise: undefined as unknown as Promise<unknown>, stale: false, timer: undefined };
     this.busy++;
+    // A loader that throws before returning a promise fails like one that
+    // rejects: after the flight is in the map, so that its drop removes it
+    // (run inside the async function, the drop would come first and the
+    // failed flight would stay shared until the deadline).
+    let started: T | Promise<T>;
+    try {
+      started = loader();
+    } catch (err) {
+      started = Promise.reject(err);
+    }
     const promise = (async () => {
       try {
-        const value = await loader();
+        const value = await started;
         if (!flight.stale) {
           this.#drop(key, flight); // before the store: its own write must not count
           store(key, value, ttl);
