@@ -55,7 +55,7 @@ fn whole(v: f64, name: &str) -> Result<u32, (ErrorKind, String)> {
         Err((
             ErrorKind::Range,
             format!(
-                "{name} must be a non-negative integer, got {}",
+                "{name} must be an integer from 0 to 4294967295, got {}",
                 crate::num::Num(v)
             ),
         ))
@@ -213,6 +213,16 @@ fn ttl_ms(ttl: f64) -> Result<f64, CacheError> {
         Err(CacheError::InvalidTtl(ttl))
     } else {
         Ok(ttl * 1000.0)
+    }
+}
+
+/// Whether a TTL in seconds is one a `set` takes: [`Status::Ok`], or
+/// [`Status::Failed`] with the reason (`getOrLoad` asks before its load).
+#[wasm_bindgen(js_name = engineCacheCheckTtl)]
+pub fn cache_check_ttl(ttl: f64) -> i32 {
+    match ttl_ms(ttl) {
+        Ok(_) => Status::Ok as i32,
+        Err(e) => refuse(&e),
     }
 }
 

@@ -713,11 +713,29 @@ describe('getOrLoad', () => {
     }), 'second');
     assert.equal(calls, 2);
     assert.equal(c.get('k'), 'second');
-    // a loader throwing synchronously rejects as well
+    // a loader throwing synchronously rejects as well, and is not shared
+    // afterwards: the next call runs its loader (it once waited loadTimeout)
     await assert.rejects(c.getOrLoad('s', () => {
       throw new TypeError('sync');
     }), TypeError);
     assert.equal(c.peek('s'), null);
+    assert.equal(c.getStats().pending_loads, 0);
+    assert.equal(await c.getOrLoad('s', () => 'loaded'), 'loaded');
+  });
+
+  it('a loaded value the cache cannot hold is returned unstored; a bad ttl rejects before the load', async () => {
+    const c = new BoundedCache({ now: clock().now, maxBytes: 200 });
+    assert.equal(await c.getOrLoad('big', () => 'x'.repeat(500)), 'x'.repeat(500));
+    assert.equal(c.peek('big'), null);
+    assert.equal(c.getStats().bytes, 0);
+    let calls = 0;
+    for (const ttl of [-1, NaN]) {
+      await assert.rejects(c.getOrLoad('t', () => (calls++, 'v'), ttl), RangeError);
+    }
+    assert.equal(calls, 0, 'the loader never ran');
+    // a sizeCalculation returning no number is a bug: it still rejects
+    const bad = new BoundedCache({ now: clock().now, maxBytes: 200, sizeCalculation: () => 'ten' as never });
+    await assert.rejects(bad.getOrLoad('k', () => 'v'), TypeError);
   });
 
   it('del / delPattern / clear during the load: the value is returned but not stored', async () => {

@@ -440,7 +440,11 @@ export class BoundedCache<V = unknown> {
         throw new TypeError('bounded-services/cache: loader must be a function');
       }
       const seconds = this.#ttl(ttl);
-      const hit = guarded(() => this.#lookup(key));
+      // The ttl's range before the load, not when its value is stored.
+      const hit = guarded(() => {
+        if (ex.engineCacheCheckTtl(seconds) !== Status.Ok) throw engineError(WHO);
+        return this.#lookup(key);
+      });
       if (hit !== ABSENT) return Promise.resolve(hit as T);
       return this.#loads.load(key, loader, seconds, (k, v, s) => this.#storeLoaded(k, v, s));
     } catch (err) {
@@ -448,9 +452,20 @@ export class BoundedCache<V = unknown> {
     }
   }
 
-  /** Stores a finished load's value (it was not written meanwhile). */
+  /**
+   * Stores a finished load's value (it was not written meanwhile). A value
+   * the cache cannot hold (its size over `maxBytes`, or out of range) is
+   * returned to the waiters unstored, as one the policy does not admit: the
+   * load succeeded. A size of the wrong type (a `sizeCalculation` bug)
+   * still rejects.
+   */
   #storeLoaded(key: string, value: unknown, ttl: number): void {
-    if (this.#h >= 0) this.set(key, value, ttl);
+    if (this.#h < 0) return;
+    try {
+      this.set(key, value, ttl);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
   }
 
   /** Removes every entry and resets hits and misses (as the original). */
