@@ -510,6 +510,20 @@ describe('tiered: keys', () => {
     assert.throws(() => new CacheApiStore({ baseUrl: 'nope' }), TypeError);
     assert.equal(await cache.getOrLoad('k', async () => 1), 1, 'still works');
   });
+
+  it('a disposed tiered cache says so in its own name', async () => {
+    const cache = new TieredCache();
+    await cache.set('k', 1);
+    cache.dispose();
+    cache.dispose(); // twice: nothing more
+    const disposed = /^bounded-services\/tiered: this tiered cache was disposed/;
+    for (const call of [() => cache.get('k'), () => cache.set('k', 2), () => cache.del('k'), () => cache.getOrLoad('k', async () => 3)]) {
+      await assert.rejects(call(), (e: Error) => e.constructor === Error && disposed.test(e.message));
+    }
+    for (const call of [() => cache.delPattern('k'), () => cache.keysMatching('k'), () => cache.clear(), () => cache.getStats()]) {
+      assert.throws(call, (e: Error) => disposed.test(e.message));
+    }
+  });
 });
 
 describe('tiered: the built-in stores', () => {

@@ -341,6 +341,7 @@ export class TieredCache<V = unknown> {
    * keep their TTL short.
    */
   delPattern(pattern: string | RegExp): number {
+    this.#checkOpen();
     const n = this.#l1.delPattern(pattern);
     this.#loads.writtenMatching(new RegExp(pattern));
     return n;
@@ -348,6 +349,7 @@ export class TieredCache<V = unknown> {
 
   /** The keys L1 holds that `pattern` matches (to `del` them from the stores too). */
   keysMatching(pattern: string | RegExp): string[] {
+    this.#checkOpen();
     const re = new RegExp(pattern);
     const out: string[] = [];
     for (const k of this.#l1.keys()) {
@@ -359,6 +361,7 @@ export class TieredCache<V = unknown> {
 
   /** Empties L1 (stores are untouched: they cannot be listed). */
   clear(): void {
+    this.#checkOpen();
     this.#loads.writtenAll();
     this.#l1.clear();
   }
@@ -370,6 +373,7 @@ export class TieredCache<V = unknown> {
 
   /** Counters per tier and of the loads; see {@link TieredStats}. */
   getStats(): TieredStats {
+    this.#checkOpen();
     const s = this.#l1.getStats();
     const l1: L1TierStats = {
       tier: 'l1',
@@ -658,8 +662,14 @@ export class TieredCache<V = unknown> {
     }
   }
 
+  /** Its own message once disposed (L1's would name the cache module). */
+  #checkOpen(): void {
+    if (this.#l1.disposed) throw new Error(`${WHO}: this tiered cache was disposed (dispose()); use a live one`);
+  }
+
   #checkLookup(key: unknown): asserts key is string {
     if (typeof key !== 'string') throw new TypeError(`${WHO}: key must be a string, got ${describe(key)}`);
+    this.#checkOpen();
   }
 
   #checkKey(key: unknown): asserts key is string {
