@@ -261,7 +261,7 @@ impl Registry {
             ));
         }
         if t.max_bytes < MIN_TAKE_BYTES {
-            return Err(invalid("max_bytes", "must be at least 1024"));
+            return Err(invalid("maxBytes", "must be at least 1024"));
         }
         self.tick(t.now_ms);
         let mut tracker = self.tracker.take().unwrap_or_default();

@@ -116,7 +116,8 @@ pub enum MetricsError {
     },
     /// A [`MetricsOptions`](super::MetricsOptions) field is out of range.
     InvalidOptions {
-        /// The field.
+        /// The option, named as the package's JavaScript API spells it
+        /// (`maxMetrics` for `max_metrics`): the message is for its users.
         field: &'static str,
         /// What is wrong with it.
         reason: String,

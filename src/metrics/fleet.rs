@@ -98,22 +98,19 @@ impl FleetOptions {
             })
         };
         if self.max_isolates == 0 || self.max_isolates > 1 << 20 {
-            return bad("max_isolates", "must be in 1..=1048576");
+            return bad("maxIsolates", "must be an integer from 1 to 1048576");
         }
         if self.isolate_ttl_ms.is_nan() || self.isolate_ttl_ms <= 0.0 {
-            return bad("isolate_ttl_ms", "must be a positive number of ms");
+            return bad("isolateTtlMs", "must be a positive number of ms");
         }
         if !self.sketch_slot_ms.is_finite() || self.sketch_slot_ms < 1.0 {
-            return bad(
-                "sketch_slot_ms",
-                "must be a finite number of ms, at least 1",
-            );
+            return bad("sketchSlotMs", "must be a finite number of ms, at least 1");
         }
         if self.sketch_slots == 0 || self.sketch_slots > 1440 {
-            return bad("sketch_slots", "must be in 1..=1440");
+            return bad("sketchSlots", "must be an integer from 1 to 1440");
         }
         if self.max_delta_bytes < 1024 || self.max_delta_bytes > 64 << 20 {
-            return bad("max_delta_bytes", "must be in 1024..=67108864");
+            return bad("maxDeltaBytes", "must be an integer from 1024 to 67108864");
         }
         if let Some((shard, shards)) = self.shard {
             if shards == 0 || shards > MAX_SHARDS || shard >= shards {

@@ -82,11 +82,11 @@ impl MetricsOptions {
     /// [`MetricsError::InvalidOptions`].
     pub fn validate(&self) -> Result<(), MetricsError> {
         if self.max_series_per_metric == 0 {
-            return Err(invalid("max_series_per_metric", "must be at least 1"));
+            return Err(invalid("maxSeriesPerMetric", "must be at least 1"));
         }
         if self.max_metrics < Self::BUILTIN_FAMILIES {
             return Err(invalid(
-                "max_metrics",
+                "maxMetrics",
                 format!(
                     "must be at least {} (the built-in metrics)",
                     Self::BUILTIN_FAMILIES
@@ -100,21 +100,24 @@ impl MetricsOptions {
             Some(n) if n < MAX_SLOTS => {}
             _ => {
                 return Err(invalid(
-                    "max_metrics",
-                    format!("max_metrics * (max_series_per_metric + 2) must be below {MAX_SLOTS}"),
+                    "maxMetrics and maxSeriesPerMetric",
+                    format!(
+                    "maxMetrics * (maxSeriesPerMetric + 2), the series it may hold, must be below {MAX_SLOTS}; got {} * ({} + 2)",
+                    self.max_metrics, self.max_series_per_metric
+                ),
                 ))
             }
         }
         if self.stale_after_ms.is_nan() || self.stale_after_ms <= 0.0 {
             return Err(invalid(
-                "stale_after_ms",
+                "staleAfterMs",
                 "must be a positive number of ms (Infinity disables expiry)",
             ));
         }
         if self.window_size == 0 || self.window_size > MAX_WINDOW_SIZE {
             return Err(invalid(
-                "window_size",
-                format!("must be in 1..={MAX_WINDOW_SIZE}"),
+                "windowSize",
+                format!("must be an integer from 1 to {MAX_WINDOW_SIZE}"),
             ));
         }
         let b = &self.buckets;
@@ -132,12 +135,12 @@ impl MetricsOptions {
         }
         if self.max_label_value_len > MAX_LABEL_VALUE_LEN_LIMIT {
             return Err(invalid(
-                "max_label_value_len",
+                "maxLabelValueLength",
                 format!("at most {MAX_LABEL_VALUE_LEN_LIMIT}"),
             ));
         }
         if self.max_labels > MAX_LABELS_LIMIT {
-            return Err(invalid("max_labels", format!("at most {MAX_LABELS_LIMIT}")));
+            return Err(invalid("maxLabels", format!("at most {MAX_LABELS_LIMIT}")));
         }
         Ok(())
     }
