@@ -45,8 +45,8 @@ export function del(key: string): void {
   getDefaultCache().del(key);
 }
 
-/** See {@link BoundedCache.delPattern}: unanchored JavaScript RegExp. */
-export function delPattern(pattern: string): void {
+/** See {@link BoundedCache.delPattern}: unanchored JavaScript RegExp (source or `RegExp`). */
+export function delPattern(pattern: string | RegExp): void {
   getDefaultCache().delPattern(pattern);
 }
 

@@ -93,7 +93,8 @@ const tieredMoods = new TieredCache({
 });
 const tieredInvalidate = tieredInvalidation(tieredMoods);
 
-const app = new Hono<{ Bindings: Bindings }>();
+type AppEnv = { Bindings: Bindings };
+const app = new Hono<AppEnv>();
 
 // This isolate's metrics go to two aggregator shards every 10 s (or 1000
 // requests), in the background; GET /metrics/fleet serves their merge.
@@ -214,7 +215,7 @@ app.get(
   (c, next) => {
     if (c.env.FLEET_METRICS === undefined) return c.text('no fleet view here: it needs the FLEET_METRICS Durable Object binding\n', 404);
     // Hono's bearerAuth compares in constant time; no token set: nobody gets in.
-    return bearerAuth({ token: c.env.METRICS_TOKEN || crypto.randomUUID() })(c, next);
+    return bearerAuth<AppEnv>({ token: c.env.METRICS_TOKEN || crypto.randomUUID() })(c, next);
   },
   async (c) => {
     try {
