@@ -18,6 +18,23 @@ for mode in bundler node16 nodenext node; do
     failed=1
   fi
 done
+# The README's Worker sample (the fleet section), as a user copies it, with
+# Cloudflare's types and Hono's.
+mkdir -p tests/types/generated
+node -e '
+  const fs = require("fs");
+  const md = fs.readFileSync("README.md", "utf8");
+  const at = md.indexOf("## `bounded-services/fleet`");
+  const m = at < 0 ? null : /```ts[^\n]*\n([\s\S]*?)```/.exec(md.slice(at));
+  if (!m) { console.error("README: no ts sample in the fleet section"); process.exit(1); }
+  fs.writeFileSync("tests/types/generated/readme-fleet.ts", m[1]);
+'
+if tsc -p tests/types/tsconfig.worker.json; then
+  echo "   ok: the README's fleet Worker sample (workers-types, Hono)"
+else
+  echo "   FAILED: the README's fleet Worker sample"
+  failed=1
+fi
 if tsc -p tests/types/tsconfig.vite.json; then
   echo "   ok: boundedServicesWasm() is a Vite Plugin (exactOptionalPropertyTypes)"
 else
