@@ -60,7 +60,7 @@ fn cache_options_are_checked_and_resolved_by_the_core() {
     );
     assert_eq!(
         taken().1,
-        "maxKeyLength must be a non-negative integer, got 1.5"
+        "maxKeyLength must be an integer from 0 to 4294967295, got 1.5"
     );
     assert_eq!(error_kind(), -1, "an error is taken once");
     assert_eq!(take_error_message(), "");
