@@ -64,8 +64,23 @@ let moduleSource: () => unknown = wasmModule;
 let generation = 0;
 let u32: Uint32Array | undefined;
 let f64: Float64Array | undefined;
+/** What `live` holds of an object: a `WeakRef`, or the object itself. */
+interface Ref {
+  deref(): Tracked | undefined;
+}
+
+/**
+ * A weak reference where the platform has them; else a strong one.
+ * Cloudflare Workers before compatibility date 2025-05-05 have neither
+ * `WeakRef` nor `FinalizationRegistry`: there nothing is freed by the
+ * garbage collector anyway (only by `dispose()`, which also drops this
+ * reference), so holding the object strongly changes nothing else.
+ */
+const refTo: (owner: Tracked) => Ref =
+  typeof WeakRef === 'undefined' ? (owner) => ({ deref: () => owner }) : (owner) => new WeakRef(owner);
+
 /** Every object holding a handle of the current instance. */
-const live = new Set<WeakRef<Tracked>>();
+const live = new Set<Ref>();
 
 function instantiate(): void {
   const old = ex;
@@ -104,7 +119,7 @@ export function engineGeneration(): number {
 interface Held {
   handle: number;
   gen: number;
-  ref: WeakRef<Tracked>;
+  ref: Ref;
 }
 
 /**
@@ -117,7 +132,7 @@ interface Held {
  */
 export class Lifecycle {
   readonly #free: (handle: number) => void;
-  readonly #refs = new WeakMap<Tracked, WeakRef<Tracked>>();
+  readonly #refs = new WeakMap<Tracked, Ref>();
   readonly #registry: FinalizationRegistry<Held> | undefined;
 
   /** `free` is called with a handle of the current instance. */
@@ -136,7 +151,7 @@ export class Lifecycle {
   adopt(owner: Tracked, handle: number): void {
     let ref = this.#refs.get(owner);
     if (ref === undefined) {
-      ref = new WeakRef(owner);
+      ref = refTo(owner);
       this.#refs.set(owner, ref);
     }
     live.add(ref);
