@@ -130,7 +130,6 @@ describe('fleet: three isolates, two shards', () => {
     const shippers = collectors.map(
       (collector, i) => new FleetShipper({ namespace: ns, shards: 2, collector, isolateId: `isolate-${i}`, intervalMs: 0 }),
     );
-    for (const s of shippers) s.noteUpdate(); // tracking starts before the first duration
     const all: number[] = [];
     for (let round = 0; round < 12; round++) {
       all.push(...drive(collectors, 50, round));
@@ -212,6 +211,21 @@ describe('fleet: three isolates, two shards', () => {
     posts = 0;
     await s.flush();
     assert.deepEqual({ posts, takes }, { posts: 1, takes: 1 }, 'a complete delta ends the flush: no empty take after it');
+  });
+
+  it('the durations recorded after a shipper is made are in the fleet sketch, whatever reads the collector first', async () => {
+    for (const read of [(m: MetricsCollector) => m.toPrometheusFormat(), (m: MetricsCollector) => m.getSnapshot(), (m: MetricsCollector) => m.set('g', 'gauge', 1)]) {
+      const ns = memoryNamespace();
+      const m = new MetricsCollector();
+      const s = new FleetShipper({ namespace: ns, collector: m, isolateId: 'early' });
+      for (let i = 1; i <= 20; i++) m.recordResponseTime(i);
+      read(m); // records the staged durations before the first flush
+      await s.flush();
+      ns.evictAll();
+      const text = await fleetPrometheusText(ns);
+      assert.equal(valueOf(text, 'http_request_duration_seconds_count'), 20);
+      assert.equal(valueOf(text, 'bs_fleet_response_time_ms_count'), 20, String(read));
+    }
   });
 
   it('a write that fails is not acknowledged: the retry counts once', async () => {

@@ -124,7 +124,6 @@ export class FleetShipper {
   #epoch = 0;
   readonly #timeout: number;
   #stats: FleetShipperStats = { flushes: 0, acknowledged: 0, failures: 0, refused: 0, bytes: 0, pending: 0 };
-  #tracking = false;
 
   constructor(options: FleetShipperOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`${WHO}: options must be an object`);
@@ -154,6 +153,10 @@ export class FleetShipper {
     this.#id = id;
     this.#seq = new Array<number>(this.#shards).fill(0);
     this.#pending = new Array<Pending | undefined>(this.#shards).fill(undefined);
+    // From now on: every duration recorded after this shipper exists is in
+    // the sketch its first delta carries, whatever reads the collector
+    // before that first flush (the histogram counts them all).
+    this.#source().trackDeltas();
   }
 
   /** This isolate's id in its deltas (a random UUID unless given; made on first use). */
@@ -162,19 +165,13 @@ export class FleetShipper {
     return this.#id;
   }
 
-  /** The collector shipped (start tracking its durations on first use). */
+  /** The collector shipped. */
   #source(): MetricsCollector {
-    const c = this.#collector ?? metricsCollector;
-    if (!this.#tracking) {
-      c.trackDeltas();
-      this.#tracking = true;
-    }
-    return c;
+    return this.#collector ?? metricsCollector;
   }
 
   /** Call once per update batch (the middleware: once per request). O(1). */
   noteUpdate(): void {
-    if (!this.#tracking) this.#source();
     this.#updates++;
   }
 

@@ -203,12 +203,14 @@ export class MetricsCollector {
   /**
    * @internal For `bounded-services/fleet`: from now on, keep what deltas
    * need (the durations since the last take), also across `configure()`,
-   * `reset()` and a rebuild after a trap.
+   * `reset()` and a rebuild after a trap. A registry not made yet is made
+   * tracking (`#create`): a shipper made at module scope instantiates no
+   * WebAssembly.
    */
   trackDeltas(): void {
     this.#checkOpen();
     this.#tracking = true;
-    guarded(() => ex.engineMetricsTrackDeltas(this.#registry()));
+    if (this.#h >= 0) guarded(() => ex.engineMetricsTrackDeltas(this.#h));
   }
 
   /**
