@@ -5,6 +5,7 @@
 // scrape merges the shards (fleetPrometheusText). This file is the face:
 // it only re-exports (the implementations are under ./fleet/).
 export { FleetAggregator } from './fleet/aggregator.js';
+export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';
 export {
   MetricsAggregator,
   defineMetricsAggregator,

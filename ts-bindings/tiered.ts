@@ -6,6 +6,7 @@ export { TieredCache } from './tiered/tiered-cache.js';
 export { CacheApiStore, KvStore, MemoryStore } from './tiered/stores.js';
 export type { CacheApiStoreOptions, CacheLike, CacheResponseLike, KvNamespaceLike, KvStoreOptions, MemoryStoreOptions } from './tiered/stores.js';
 export { jsonCodec } from './tiered/codec.js';
+export { getMemoryStats, ready, trapStats, type MemoryStats } from './memory.js';
 export { tieredInvalidation, type TieredInvalidation } from './tiered/invalidation.js';
 export type {
   Codec,

@@ -1,7 +1,8 @@
-// Platforms without WeakRef and FinalizationRegistry: Cloudflare Workers
-// before compatibility date 2025-05-05 have neither. The package must work
-// there (every cache call once failed with "WeakRef is not defined" and
-// leaked the cache it had just made in Wasm), freeing only on dispose().
+// What every platform and entry gets. Platforms without WeakRef and
+// FinalizationRegistry (Cloudflare Workers before compatibility date
+// 2025-05-05): the package must work there (every cache call once failed
+// with "WeakRef is not defined" and leaked the cache it had just made in
+// Wasm), freeing only on dispose(). Every entry exports ready().
 // Run: node --expose-gc --import tsx --test tests/ts/platform.test.ts
 
 import { describe, it } from 'node:test';
@@ -21,5 +22,19 @@ describe('without WeakRef and FinalizationRegistry', () => {
       p50: 12,
       liveCaches: 1, // the module-level cache; the 200 disposed ones are gone
     });
+  });
+});
+
+describe('every entry', () => {
+  it('exports ready(), getMemoryStats() and trapStats(), the same functions everywhere', async () => {
+    const entries = ['bounded-services', 'bounded-services/cache', 'bounded-services/metrics', 'bounded-services/tiered', 'bounded-services/fleet'];
+    const mods = await Promise.all(entries.map((e) => import(e) as Promise<Record<string, unknown>>));
+    for (const name of ['ready', 'getMemoryStats', 'trapStats']) {
+      for (const [i, m] of mods.entries()) {
+        assert.equal(typeof m[name], 'function', `${entries[i]} exports ${name}`);
+        assert.equal(m[name], mods[1]![name], `${entries[i]}'s ${name} is the one function`);
+      }
+    }
+    await (mods[3]!['ready'] as () => Promise<void>)(); // resolves at once in Node
   });
 });
