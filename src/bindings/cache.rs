@@ -27,6 +27,16 @@ fn with_core<R>(handle: u32, default: R, f: impl FnOnce(&mut CacheCore) -> R) ->
     with(&CORES, handle, default, |e| f(&mut e.core))
 }
 
+/// [`refuse`], with [`Status::TooLarge`] for an entry that can never fit.
+fn refuse_entry(e: &CacheError) -> i32 {
+    let status = refuse(e);
+    if matches!(e, CacheError::EntryTooLarge { .. }) {
+        Status::TooLarge as i32
+    } else {
+        status
+    }
+}
+
 fn refuse(e: &CacheError) -> i32 {
     let kind = if e.is_range_error() {
         ErrorKind::Range
@@ -229,7 +239,7 @@ pub fn cache_check_ttl(ttl: f64) -> i32 {
 /// `set` of a new key, `ttl` in seconds, `hash` the facade's hash of the key
 /// (read by the frequency-aware policies; 0 under LRU). Returns
 /// `slot + Radix.Slot * x`, [`Status::NotAdmitted`] when the policy refused
-/// the entry (nothing stored, nothing freed), or [`Status::Failed`], where
+/// the entry (nothing stored, nothing freed), or [`Status::Failed`] ([`Status::TooLarge`]), where
 /// `x` says what the call freed (evicted or expired):
 /// - `0`: nothing;
 /// - `1 + freed_slot` (at most `2^24`): exactly one slot, given here, so the
@@ -256,12 +266,12 @@ pub fn cache_insert(handle: u32, ttl: f64, size: f64, now: f64, hash: u32) -> f6
             };
             f64::from(slot) + x * radix
         }
-        Err(e) => f64::from(refuse(&e)),
+        Err(e) => f64::from(refuse_entry(&e)),
     })
 }
 
 /// `set` of a key that has a slot: replaces TTL (seconds) and size. Returns the
-/// number of freed slots, or [`Status::Failed`].
+/// number of freed slots, or [`Status::Failed`] ([`Status::TooLarge`]).
 #[wasm_bindgen(js_name = engineCacheUpdate)]
 pub fn cache_update(handle: u32, slot: u32, ttl: f64, size: f64, now: f64) -> i32 {
     let ttl_ms = match ttl_ms(ttl) {
@@ -271,7 +281,7 @@ pub fn cache_update(handle: u32, slot: u32, ttl: f64, size: f64, now: f64) -> i3
     with_core(handle, Status::Failed as i32, |core| {
         match core.update(slot, ttl_ms, size, now) {
             Ok(()) => core.freed().len() as i32,
-            Err(e) => refuse(&e),
+            Err(e) => refuse_entry(&e),
         }
     })
 }

@@ -17,6 +17,11 @@ pub enum Status {
     /// `engineCacheInsert`: the eviction policy did not admit the entry
     /// (nothing stored, nothing freed).
     NotAdmitted = -3,
+    /// `engineCacheInsert`/`engineCacheUpdate`: refused as `Failed` is (its
+    /// error waits the same way), because the entry is larger than
+    /// `maxBytes` and can never fit: a `getOrLoad` returns such a value
+    /// unstored, where `set` throws.
+    TooLarge = -4,
 }
 
 /// Which JavaScript error a refused call becomes.

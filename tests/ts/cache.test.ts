@@ -733,9 +733,25 @@ describe('getOrLoad', () => {
       await assert.rejects(c.getOrLoad('t', () => (calls++, 'v'), ttl), RangeError);
     }
     assert.equal(calls, 0, 'the loader never ran');
-    // a sizeCalculation returning no number is a bug: it still rejects
-    const bad = new BoundedCache({ now: clock().now, maxBytes: 200, sizeCalculation: () => 'ten' as never });
-    await assert.rejects(bad.getOrLoad('k', () => 'v'), TypeError);
+    // a hit is a hit, whatever ttl a miss would have stored with
+    c.set('hit', 'cached');
+    assert.equal(await c.getOrLoad('hit', () => 'loaded', -1), 'cached');
+    // a size sizeCalculation got wrong is a bug: it rejects, whatever its kind
+    for (const [size, kind] of [['ten', TypeError], [NaN, RangeError], [-1, RangeError]] as const) {
+      const bad = new BoundedCache({ now: clock().now, maxBytes: 200, sizeCalculation: () => size as never });
+      await assert.rejects(bad.getOrLoad('k', () => 'v'), kind, String(size));
+    }
+    const throwing = new BoundedCache({ maxBytes: 200, sizeCalculation: () => { throw new RangeError('my bug'); } });
+    await assert.rejects(throwing.getOrLoad('k', () => 'v'), /my bug/);
+  });
+
+  it('a write the loader makes before its first await wins over the loaded value', async () => {
+    const c = new BoundedCache({ now: clock().now });
+    assert.equal(await c.getOrLoad('k', () => {
+      c.set('k', 'written');
+      return 'loaded';
+    }), 'loaded');
+    assert.equal(c.get('k'), 'written');
   });
 
   it('del / delPattern / clear during the load: the value is returned but not stored', async () => {

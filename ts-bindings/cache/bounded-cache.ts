@@ -18,6 +18,7 @@ import type { BoundedCacheStats, CacheOptions, SetOptions } from './types.js';
 
 const SLOT_RADIX: number = Radix.Slot;
 const NOT_ADMITTED: number = Status.NotAdmitted;
+const TOO_LARGE: number = Status.TooLarge;
 const WHO = 'bounded-services/cache';
 
 /** A core's counters (src/bindings/cache.rs `cache_stats`). */
@@ -308,6 +309,15 @@ export class BoundedCache<V = unknown> {
    *   entry larger than `maxBytes`. The cache is unchanged when it throws.
    */
   set(key: string, data: V | unknown, ttl?: number, options?: SetOptions): void {
+    if (!this.#write(key, data, ttl, options)) throw engineError(WHO);
+  }
+
+  /**
+   * `set`'s work. False when the core refused the entry as larger than
+   * `maxBytes` (its error waits, the cache unchanged): `set` throws it,
+   * a finished load returns its value unstored.
+   */
+  #write(key: string, data: unknown, ttl: number | undefined, options: SetOptions | undefined): boolean {
     this.#checkKey(key);
     const seconds = this.#ttl(ttl);
     let size = options?.size;
@@ -318,31 +328,40 @@ export class BoundedCache<V = unknown> {
       throw new TypeError(`${WHO}: entry size must be a number, got ${describe(size)}`);
     }
     if (this.#h < 0) throw disposedError();
+    let fits: boolean;
     try {
-      this.#store(key, data, seconds, size);
+      fits = this.#store(key, data, seconds, size);
     } catch (err) {
       if (!isTrap(err)) throw err;
       recover(err);
-      this.#store(key, data, seconds, size);
+      fits = this.#store(key, data, seconds, size);
     }
-    if (this.#loads.busy !== 0) this.#loads.written(key);
+    if (fits && this.#loads.busy !== 0) this.#loads.written(key);
+    return fits;
   }
 
-  /** The core checks ttl and size (ranges, maxBytes) and refuses with no change. */
-  #store(key: string, data: unknown, ttl: number, size: number): void {
+  /**
+   * The core checks ttl and size (ranges, maxBytes) and refuses with no
+   * change; false for an entry that can never fit (`Status.TooLarge`).
+   */
+  #store(key: string, data: unknown, ttl: number, size: number): boolean {
     const now = this.#now();
     const existing = this.#keyToSlot.get(key);
     if (existing !== undefined) {
       const r = ex.engineCacheUpdate(this.#h, existing, ttl, size, now);
-      if (r < 0) throw engineError(WHO);
+      if (r < 0) {
+        if (r === TOO_LARGE) return false;
+        throw engineError(WHO);
+      }
       if (r > 0) this.#drain(r);
       this.#values[existing] = data;
-      return;
+      return true;
     }
     const r = ex.engineCacheInsert(this.#h, ttl, size, now, this.#hashed ? hashKey(key) : 0);
     if (r < 0) {
       // Refused by the policy (a large entry it has not seen often): not stored.
-      if (r === NOT_ADMITTED) return;
+      if (r === NOT_ADMITTED) return true;
+      if (r === TOO_LARGE) return false;
       throw engineError(WHO);
     }
     const slot = r % SLOT_RADIX;
@@ -355,6 +374,7 @@ export class BoundedCache<V = unknown> {
     this.#keyToSlot.set(key, slot);
     this.#keys[slot] = key;
     this.#values[slot] = data;
+    return true;
   }
 
   /** Deletes `key`; returns whether it was stored. Never throws for a string key. */
@@ -440,12 +460,10 @@ export class BoundedCache<V = unknown> {
         throw new TypeError('bounded-services/cache: loader must be a function');
       }
       const seconds = this.#ttl(ttl);
-      // The ttl's range before the load, not when its value is stored.
-      const hit = guarded(() => {
-        if (ex.engineCacheCheckTtl(seconds) !== Status.Ok) throw engineError(WHO);
-        return this.#lookup(key);
-      });
+      const hit = guarded(() => this.#lookup(key));
       if (hit !== ABSENT) return Promise.resolve(hit as T);
+      // On a miss, the ttl's range before the load, not when its value is stored.
+      if (guarded(() => ex.engineCacheCheckTtl(seconds)) !== Status.Ok) throw engineError(WHO);
       return this.#loads.load(key, loader, seconds, (k, v, s) => this.#storeLoaded(k, v, s));
     } catch (err) {
       return Promise.reject(err);
@@ -454,18 +472,13 @@ export class BoundedCache<V = unknown> {
 
   /**
    * Stores a finished load's value (it was not written meanwhile). A value
-   * the cache cannot hold (its size over `maxBytes`, or out of range) is
-   * returned to the waiters unstored, as one the policy does not admit: the
-   * load succeeded. A size of the wrong type (a `sizeCalculation` bug)
-   * still rejects.
+   * larger than `maxBytes` is returned to the waiters unstored, as one the
+   * policy does not admit: the load succeeded. Any other refusal (a size
+   * `sizeCalculation` got wrong) rejects.
    */
   #storeLoaded(key: string, value: unknown, ttl: number): void {
     if (this.#h < 0) return;
-    try {
-      this.set(key, value, ttl);
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
-    }
+    if (!this.#write(key, value, ttl, undefined)) engineError(WHO); // taken: it can never fit
   }
 
   /** Removes every entry and resets hits and misses (as the original). */
