@@ -91,36 +91,38 @@ export class SingleFlight {
   }
 
   #start<T>(key: string, loader: () => T | Promise<T>, ttl: number, store: Store<T>): Promise<T> {
-    const flight: Flight = { promise: undefined as unknown as Promise<unknown>, stale: false, timer: undefined };
+    // The flight is in the map before the loader runs: a write the loader
+    // makes before its first await finds it (and wins), and a loader that
+    // throws at once is dropped like one that rejects.
+    let settle!: { resolve(v: T): void; reject(e: unknown): void };
+    const promise = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
+    const flight: Flight = { promise, stale: false, timer: undefined };
+    this.#flights.set(key, flight);
+    flight.timer = setTimeout(() => this.#drop(key, flight), this.#timeoutMs);
+    // The deadline only bounds the map; it is no reason to keep Node running.
+    (flight.timer as { unref?: () => void }).unref?.();
     this.busy++;
-    // A loader that throws before returning a promise fails like one that
-    // rejects: after the flight is in the map, so that its drop removes it
-    // (run inside the async function, the drop would come first and the
-    // failed flight would stay shared until the deadline).
     let started: T | Promise<T>;
     try {
       started = loader();
     } catch (err) {
       started = Promise.reject(err);
     }
-    const promise = (async () => {
+    void (async () => {
       try {
         const value = await started;
         if (!flight.stale) {
           this.#drop(key, flight); // before the store: its own write must not count
           store(key, value, ttl);
         }
-        return value;
+        settle.resolve(value);
+      } catch (err) {
+        settle.reject(err);
       } finally {
         this.busy--;
         this.#drop(key, flight);
       }
     })();
-    flight.promise = promise;
-    this.#flights.set(key, flight);
-    flight.timer = setTimeout(() => this.#drop(key, flight), this.#timeoutMs);
-    // The deadline only bounds the map; it is no reason to keep Node running.
-    (flight.timer as { unref?: () => void }).unref?.();
     return promise;
   }
 
