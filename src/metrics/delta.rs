@@ -252,7 +252,7 @@ impl Registry {
     /// changed then.
     pub fn take_delta(&mut self, t: &Take<'_>) -> Result<Taken, MetricsError> {
         if t.isolate.is_empty() || t.isolate.len() > MAX_ISOLATE_ID_LEN {
-            return Err(invalid("isolate", "must be 1 to 128 bytes"));
+            return Err(invalid("isolateId", "must be 1 to 128 bytes"));
         }
         if t.shards == 0 || t.shards > MAX_SHARDS || t.shard >= t.shards {
             return Err(invalid(

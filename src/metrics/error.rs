@@ -236,7 +236,7 @@ impl fmt::Display for MetricsError {
                 write!(f, "percentile must be a number in [0, 100], got {}", Num(*p))
             }
             MetricsError::InvalidOptions { field, reason } => {
-                write!(f, "invalid metrics option {field}: {reason}")
+                write!(f, "invalid option {field}: {reason}")
             }
             MetricsError::StaleHandle => f.write_str(
                 "invalid series handle: malformed, or its series was dropped (stale, reset or replaced)",

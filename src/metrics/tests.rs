@@ -782,7 +782,7 @@ fn options_validation() {
         let e = Registry::new(o.clone()).unwrap_err();
         assert!(matches!(e, MetricsError::InvalidOptions { .. }), "{o:?}");
         assert_eq!(e.kind(), ErrorKind::RangeError);
-        assert!(e.to_string().starts_with("invalid metrics option "));
+        assert!(e.to_string().starts_with("invalid option "));
     }
     Registry::new(MetricsOptions {
         buckets: vec![],

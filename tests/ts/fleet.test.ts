@@ -194,7 +194,7 @@ describe('fleet: three isolates, two shards', () => {
     const m = new MetricsCollector({ maxSeriesPerMetric: 500 });
     const s = new FleetShipper({ namespace: counted, collector: m, isolateId: 'cut', maxBytes: 1024 });
     const label = (k: number) => ({ path: `/api/a/rather/long/path/to/make/series/large/${k}` });
-    m.increment('jobs_total', 1); // tracking starts with the first flush
+    m.increment('jobs_total', 1);
     await s.flush();
     for (let k = 0; k < 60; k++) m.increment('jobs_total', 1, label(k));
     posts = 0;

@@ -42,7 +42,7 @@ async function merged(ns: NamespaceLike, options: FleetScrapeOptions): Promise<F
   }
   const shards = options.shards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DeltaLimit.MaxShards) {
-    throw new RangeError(`${WHO}: shards must be an integer in 1..=${DeltaLimit.MaxShards}, got ${describe(shards)}`);
+    throw new RangeError(`${WHO}: shards must be an integer from 1 to ${DeltaLimit.MaxShards}, got ${describe(shards)}`);
   }
   const name = options.name ?? 'bs-fleet';
   // Every shard or none: a view missing one would make counters jump back.

@@ -25,7 +25,7 @@ export interface FleetShipperOptions {
    * {@link FleetShipper.maybeFlush}), or the namespace itself.
    */
   namespace: string | NamespaceLike;
-  /** Aggregator shards (Durable Object instances), 1..=256. Default 1. Every shipper and the scrape must agree. */
+  /** Aggregator shards (Durable Object instances), 1 to 256. Default 1. Every shipper and the scrape must agree. */
   shards?: number;
   /** Names of the shard objects: `<name>:<shard>`. Default `'bs-fleet'`. */
   name?: string;
@@ -35,10 +35,13 @@ export interface FleetShipperOptions {
   maxUpdates?: number;
   /** Largest request body (bytes), ≥ 1024. Default 262 144; a delta past it is cut, the rest goes next time. */
   maxBytes?: number;
-  /** The collector shipped. Default the module-level `metricsCollector`. */
+  /**
+   * The collector shipped (its durations are tracked from now on; a
+   * disposed one throws here). Default the module-level `metricsCollector`.
+   */
   collector?: MetricsCollector;
   /**
-   * This isolate's id in deltas (1..=128 bytes), unique per isolate: the
+   * This isolate's id in deltas (1 to 128 bytes of UTF-8), unique per isolate: the
    * aggregator acknowledges a delta whose (id, shard, sequence number) it
    * has seen as a retry. Default a random UUID per shipper.
    */
@@ -76,7 +79,7 @@ interface Pending {
 function positive(v: unknown, name: string, dflt: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`${WHO}: ${name} must be an integer in ${min}..=${max}, got ${describe(v)}`);
+    throw new RangeError(`${WHO}: ${name} must be an integer from ${min} to ${max}, got ${describe(v)}`);
   }
   return v;
 }
