@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./support/no-weak-refs.mjs', import.meta.url));
+const MODULE_SCOPE = fileURLToPath(new URL('./support/module-scope-shipper.mjs', import.meta.url));
 
 describe('without WeakRef and FinalizationRegistry', () => {
   it('caches and collectors work, and dispose() frees them', () => {
@@ -36,5 +37,12 @@ describe('every entry', () => {
       }
     }
     await (mods[3]!['ready'] as () => Promise<void>)(); // resolves at once in Node
+  });
+});
+
+describe('a FleetShipper made at module scope', () => {
+  it("over the module-level collector instantiates no WebAssembly", () => {
+    const out = JSON.parse(execFileSync(process.execPath, [MODULE_SCOPE], { encoding: 'utf8', timeout: 60_000 })) as Record<string, unknown>;
+    assert.deepEqual(out, { atImport: 0, afterUse: 1, delta: true });
   });
 });
