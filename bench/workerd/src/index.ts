@@ -39,47 +39,118 @@ interface Collector {
   recordResponseTime(ms: number): void;
 }
 
-/** A get-hit loop over the 1000 stored keys (`absent`: what a miss returns). */
-function getLoop(c: { get(k: string): unknown }, absent: unknown): Loop {
-  return (iters) => {
-    let x = 0;
-    for (let i = 0, j = 0; i < iters; i++) {
-      if (++j === N) j = 0;
-      if (c.get(keys[j] as string) !== absent) x++;
-    }
-    return x;
-  };
-}
-
-/** A loop of sets of new keys into a full cache. */
-function setLoop(c: { set(k: string, v: object): unknown; size: number }): Loop {
-  let q = 0;
-  return (iters) => {
-    for (let i = 0; i < iters; i++) c.set(NEW[q++ & MASK] as string, VALUE);
-    return c.size;
-  };
-}
+// Every implementation gets loops of its own function literals: closures
+// made from one literal share V8's type feedback, so a shared loop would
+// see several caches at one call site and measure them polymorphic, each
+// depending on which ran before.
+const bounded = (o: ConstructorParameters<typeof BoundedCache>[0] = {}) => filled(new BoundedCache({ maxEntries: N, ...o }));
+const lru = (o: { ttlResolution?: number } = {}) => filled(new LRUCache<string, object>({ max: N, ttl: 300_000, ...o }));
 
 // The rows beside the defaults: the LRU policy (the default is adaptive),
 // a clock read per call (the Workers default reads one per turn), and
 // lru-cache reading its clock per call (its default reuses one for 1 ms).
-const bounded = (o: ConstructorParameters<typeof BoundedCache>[0] = {}) => filled(new BoundedCache({ maxEntries: N, ...o }));
-const lru = (o: { ttlResolution?: number } = {}) => filled(new LRUCache<string, object>({ max: N, ttl: 300_000, ...o }));
-
 const loops: Record<string, Record<string, () => Loop>> = {
   'cache.get.hit.1000': {
-    'bounded-services': () => getLoop(bounded(), null),
-    "bounded-services (policy: 'lru')": () => getLoop(bounded({ policy: 'lru' }), null),
-    "bounded-services (clock: 'call')": () => getLoop(bounded({ clock: 'call' }), null),
-    'lru-cache': () => getLoop(lru(), undefined),
-    'lru-cache (ttlResolution: 0)': () => getLoop(lru({ ttlResolution: 0 }), undefined),
-    Map: () => getLoop(filled(new Map<string, object>()), undefined),
+    'bounded-services': () => {
+      const c = bounded();
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== null) x++;
+        }
+        return x;
+      };
+    },
+    "bounded-services (policy: 'lru')": () => {
+      const c = bounded({ policy: 'lru' });
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== null) x++;
+        }
+        return x;
+      };
+    },
+    "bounded-services (clock: 'call')": () => {
+      const c = bounded({ clock: 'call' });
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== null) x++;
+        }
+        return x;
+      };
+    },
+    'lru-cache': () => {
+      const c = lru();
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== undefined) x++;
+        }
+        return x;
+      };
+    },
+    'lru-cache (ttlResolution: 0)': () => {
+      const c = lru({ ttlResolution: 0 });
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== undefined) x++;
+        }
+        return x;
+      };
+    },
+    Map: () => {
+      const c = filled(new Map<string, object>());
+      return (iters) => {
+        let x = 0;
+        for (let i = 0, j = 0; i < iters; i++) {
+          if (++j === N) j = 0;
+          if (c.get(keys[j] as string) !== undefined) x++;
+        }
+        return x;
+      };
+    },
   },
   'cache.set.evict.1000': {
-    'bounded-services': () => setLoop(bounded()),
-    "bounded-services (policy: 'lru')": () => setLoop(bounded({ policy: 'lru' })),
-    'lru-cache': () => setLoop(lru()),
-    'lru-cache (ttlResolution: 0)': () => setLoop(lru({ ttlResolution: 0 })),
+    'bounded-services': () => {
+      const c = bounded();
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) c.set(NEW[q++ & MASK] as string, VALUE);
+        return c.size;
+      };
+    },
+    "bounded-services (policy: 'lru')": () => {
+      const c = bounded({ policy: 'lru' });
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) c.set(NEW[q++ & MASK] as string, VALUE);
+        return c.size;
+      };
+    },
+    'lru-cache': () => {
+      const c = lru();
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) c.set(NEW[q++ & MASK] as string, VALUE);
+        return c.size;
+      };
+    },
+    'lru-cache (ttlResolution: 0)': () => {
+      const c = lru({ ttlResolution: 0 });
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) c.set(NEW[q++ & MASK] as string, VALUE);
+        return c.size;
+      };
+    },
     'Map (set + delete oldest)': () => {
       const c = filled(new Map<string, object>());
       let q = 0;
@@ -94,26 +165,21 @@ const loops: Record<string, Record<string, () => Loop>> = {
   },
 };
 
-const rtLoop = (c: Collector) => (): Loop => {
+// One literal per implementation here too (see above): the fixed original,
+// the package's collector, the original.
+function full(c: Collector): Collector {
   for (let i = 0; i < 1000; i++) c.recordResponseTime(D[i] as number);
-  let q = 0;
-  return (iters) => {
-    for (let i = 0; i < iters; i++) c.recordResponseTime(D[q++ & 4095] as number);
-    return q;
-  };
-};
-const incLoop = (c: Collector) => (): Loop => {
-  let j = 0;
-  return (iters) => {
-    for (let i = 0; i < iters; i++) {
-      if (++j === 100) j = 0;
-      c.increment('http_requests_total', 1, paths[j]);
-    }
-    return j;
-  };
-};
+  return c;
+}
 loops['metrics.recordResponseTime'] = {
-  'fixed original': () => rtLoop(createFixedMetrics())(),
+  'fixed original': () => {
+    const c = full(createFixedMetrics());
+    let q = 0;
+    return (iters) => {
+      for (let i = 0; i < iters; i++) c.recordResponseTime(D[q++ & 4095] as number);
+      return q;
+    };
+  },
   'hdr-histogram-js': () => {
     const Int32Histogram = ((Int32HistogramModule as { default?: unknown }).default ?? Int32HistogramModule) as new (
       lowest: number,
@@ -131,15 +197,58 @@ loops['metrics.recordResponseTime'] = {
   },
 };
 loops['metrics.increment.labelled'] = {
-  original: () => incLoop(createOriginalMetrics())(),
-  'fixed original': () => incLoop(createFixedMetrics())(),
+  original: () => {
+    const c = createOriginalMetrics();
+    let j = 0;
+    return (iters) => {
+      for (let i = 0; i < iters; i++) {
+        if (++j === 100) j = 0;
+        c.increment('http_requests_total', 1, paths[j]);
+      }
+      return j;
+    };
+  },
+  'fixed original': () => {
+    const c = createFixedMetrics();
+    let j = 0;
+    return (iters) => {
+      for (let i = 0; i < iters; i++) {
+        if (++j === 100) j = 0;
+        c.increment('http_requests_total', 1, paths[j]);
+      }
+      return j;
+    };
+  },
 };
 
 const m = metricsImpl as unknown as { available: boolean; MetricsCollector?: new () => Collector };
 if (m.available && m.MetricsCollector) {
   const Ctor = m.MetricsCollector;
-  loops['metrics.recordResponseTime'] = { 'bounded-services': () => rtLoop(new Ctor())(), ...loops['metrics.recordResponseTime'] };
-  loops['metrics.increment.labelled'] = { 'bounded-services': () => incLoop(new Ctor())(), ...loops['metrics.increment.labelled'] };
+  loops['metrics.recordResponseTime'] = {
+    'bounded-services': () => {
+      const c = full(new Ctor());
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) c.recordResponseTime(D[q++ & 4095] as number);
+        return q;
+      };
+    },
+    ...loops['metrics.recordResponseTime'],
+  };
+  loops['metrics.increment.labelled'] = {
+    'bounded-services': () => {
+      const c = new Ctor();
+      let j = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) {
+          if (++j === 100) j = 0;
+          c.increment('http_requests_total', 1, paths[j]);
+        }
+        return j;
+      };
+    },
+    ...loops['metrics.increment.labelled'],
+  };
 }
 
 const cache = new Map<string, Loop>();
