@@ -110,9 +110,11 @@ fn set_refusals_use_the_error_protocol_and_change_nothing() {
         message.ends_with("got -1"),
         "the ttl in the caller's unit: {message}"
     );
+    // Larger than maxBytes: its own status (a getOrLoad returns such a
+    // value unstored), the error waiting as for Failed.
     assert_eq!(
         cache_insert(h, 1.0, 11.0, T0, 0),
-        f64::from(Status::Failed as i32)
+        f64::from(Status::TooLarge as i32)
     );
     assert_eq!(taken().0, ErrorKind::Range as i32);
     assert_eq!(out(cache_stats(h), 4)[3], 0.0, "nothing stored");
