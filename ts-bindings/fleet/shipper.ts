@@ -126,7 +126,8 @@ export class FleetShipper {
   /** +1 per flush started: a flush given up on stops at its next step. */
   #epoch = 0;
   readonly #timeout: number;
-  #stats: FleetShipperStats = { flushes: 0, acknowledged: 0, failures: 0, refused: 0, bytes: 0, pending: 0 };
+  /** The counts; `pending` is counted when asked (`stats()`). */
+  #stats: Omit<FleetShipperStats, 'pending'> = { flushes: 0, acknowledged: 0, failures: 0, refused: 0, bytes: 0 };
 
   constructor(options: FleetShipperOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`${WHO}: options must be an object`);
@@ -254,7 +255,6 @@ export class FleetShipper {
     }
     const shards = Array.from({ length: this.#shards }, (_, shard) => this.#flushShard(ns, shard, epoch));
     await Promise.all(shards);
-    this.#stats.pending = this.#pending.filter((p) => p !== undefined).length;
   }
 
   /**
