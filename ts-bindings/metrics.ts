@@ -11,6 +11,7 @@ export {
   type FleetShipperLike,
   type HonoLikeContext,
   type MetricsMiddlewareOptions,
+  type WaitUntilLike,
 } from './metrics/middleware.js';
 export {
   OVERFLOW_LABEL,

@@ -92,7 +92,5 @@ export interface NamespaceLike {
   get(id: never): StubLike;
 }
 
-/** Where background work goes on Workers (the request's `ExecutionContext`). */
-export interface WaitUntilLike {
-  waitUntil(promise: Promise<unknown>): void;
-}
+/** Where background work goes on Workers: the middleware's type, one for both. */
+export type { WaitUntilLike } from '../metrics/middleware.js';

@@ -18,13 +18,18 @@ export interface HonoLikeContext {
   /** The Worker's bindings (read by the `fleet` option). */
   env?: unknown;
   /** Hono's getter, which throws where there is none (Node). */
-  executionCtx?: { waitUntil(promise: Promise<unknown>): void };
+  executionCtx?: WaitUntilLike;
+}
+
+/** Where background work goes on Workers (the request's `ExecutionContext`). */
+export interface WaitUntilLike {
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 /** What the `fleet` option needs of a shipper (a `FleetShipper` of `bounded-services/fleet`). */
 export interface FleetShipperLike {
   noteUpdate(): void;
-  maybeFlush(env?: unknown, ctx?: { waitUntil(promise: Promise<unknown>): void }, now?: number): void;
+  maybeFlush(env?: unknown, ctx?: WaitUntilLike, now?: number): void;
 }
 
 /** Options of {@link metricsMiddleware}. */
@@ -190,7 +195,7 @@ export function metricsMiddleware(collectorOrOptions?: MetricsCollector | Metric
     if (fleet !== undefined) {
       try {
         fleet.noteUpdate();
-        let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
+        let ctx: WaitUntilLike | undefined;
         try {
           ctx = c.executionCtx;
         } catch {
