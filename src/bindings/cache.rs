@@ -65,7 +65,8 @@ fn whole(v: f64, name: &str) -> Result<u32, (ErrorKind, String)> {
         Err((
             ErrorKind::Range,
             format!(
-                "{name} must be an integer from 0 to 4294967295, got {}",
+                "{name} must be an integer from 0 to {}, got {}",
+                u32::MAX,
                 crate::num::Num(v)
             ),
         ))

@@ -478,7 +478,8 @@ export class BoundedCache<V = unknown> {
    */
   #storeLoaded(key: string, value: unknown, ttl: number): void {
     if (this.#h < 0) return;
-    if (!this.#write(key, value, ttl, undefined)) engineError(WHO); // taken: it can never fit
+    // It can never fit: its error is dropped, the value returned unstored.
+    if (!this.#write(key, value, ttl, undefined)) wbg.engineTakeErrorMessage();
   }
 
   /** Removes every entry and resets hits and misses (as the original). */
