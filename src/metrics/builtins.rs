@@ -84,13 +84,7 @@ impl Registry {
     /// durations are rejected with no state change. A duration of `-0` is
     /// stored as `0`.
     pub fn record_response_time(&mut self, ms: f64, now_ms: f64) -> Result<(), MetricsError> {
-        check_duration(ms)?;
-        self.window.push(ms);
-        if let Some(t) = &mut self.tracker {
-            t.sketch.add(ms);
-        }
-        self.update_mean_gauge(now_ms)?;
-        self.observe_durations(&[ms / 1000.0], now_ms)
+        self.record_response_times(&[ms], now_ms)
     }
 
     /// Sets gauge `response_time_ms` to `Math.round(mean)` of the window.
@@ -108,19 +102,37 @@ impl Registry {
         Ok(())
     }
 
-    /// Observes `seconds` in the unlabelled series of the response-time
-    /// histogram (skipped if that family was retyped).
-    fn observe_durations(&mut self, seconds: &[f64], now_ms: f64) -> Result<(), MetricsError> {
+    /// Observes durations (`ms`, observed as `ms / 1000` seconds) in the
+    /// unlabelled series of the response-time histogram (skipped if that
+    /// family was retyped).
+    fn observe_durations(&mut self, ms: &[f64], now_ms: f64) -> Result<(), MetricsError> {
+        if self.rt_table.is_empty() {
+            self.rt_table = duration_table(&self.buckets);
+        }
+        // Out of `self` while the histogram (also in `self`) is written.
+        let table = std::mem::take(&mut self.rt_table);
+        let r = self.observe_durations_by(ms, now_ms, &table);
+        self.rt_table = table;
+        r
+    }
+
+    /// [`observe_durations`](Self::observe_durations) with the table at hand.
+    fn observe_durations_by(
+        &mut self,
+        ms: &[f64],
+        now_ms: f64,
+        table: &[u8],
+    ) -> Result<(), MetricsError> {
         if self
             .rt_hist
-            .is_some_and(|h| self.observe_many(h, seconds, now_ms).is_ok())
+            .is_some_and(|h| self.observe_scaled(h, ms, now_ms, 1000.0, table).is_ok())
         {
             return Ok(());
         }
         self.rt_hist = None;
         if self.family_type(RESPONSE_TIME_HISTOGRAM) == Some(MetricType::Histogram) {
             let h = self.resolve(RESPONSE_TIME_HISTOGRAM, MetricType::Histogram, &[], now_ms)?;
-            self.observe_many(h, seconds, now_ms)?;
+            self.observe_scaled(h, ms, now_ms, 1000.0, table)?;
             self.rt_hist = Some(h);
         }
         Ok(())
@@ -143,15 +155,12 @@ impl Registry {
         if samples.is_empty() {
             return Ok(());
         }
-        for &ms in samples {
-            self.window.push(ms);
-        }
+        self.window.push_all(samples);
         if let Some(t) = &mut self.tracker {
             samples.iter().for_each(|&ms| t.sketch.add(ms));
         }
         self.update_mean_gauge(now_ms)?;
-        let seconds: Vec<f64> = samples.iter().map(|ms| ms / 1000.0).collect();
-        self.observe_durations(&seconds, now_ms)
+        self.observe_durations(samples, now_ms)
     }
 
     /// The original's `getPercentile(p)`, exact nearest rank over the
@@ -179,6 +188,21 @@ impl Registry {
     pub fn window_mean(&self) -> f64 {
         self.window.mean()
     }
+}
+
+/// Whole response times below this many ms find their histogram bucket in
+/// a table, as `Date.now()` differences are.
+const DURATION_TABLE_LEN: usize = 1024;
+
+/// `table[ms]` = the bucket of `ms / 1000` seconds, for whole `ms` below
+/// [`DURATION_TABLE_LEN`]: one load where the search over the default's 11
+/// bounds was a third of a recorded duration's cost in Wasm. Exactly what
+/// the search finds (built by it); it stops at the first duration whose
+/// bucket index does not fit a byte (only with more than 255 bounds).
+fn duration_table(bounds: &[f64]) -> Box<[u8]> {
+    (0..DURATION_TABLE_LEN)
+        .map_while(|ms| u8::try_from(super::bucket_of(bounds, ms as f64 / 1000.0)).ok())
+        .collect()
 }
 
 /// A response time must be a finite number of ms, not negative.

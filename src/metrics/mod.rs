@@ -280,6 +280,9 @@ pub struct Registry {
     /// use; cleared by `reset`.
     rt_gauge: Option<SeriesHandle>,
     rt_hist: Option<SeriesHandle>,
+    /// The histogram bucket of each whole response time below its length
+    /// (see `builtins::duration_table`); empty until the first one.
+    rt_table: Box<[u8]>,
     /// Baselines of [`take_delta`](Self::take_delta) and the durations
     /// since; `None` until deltas are taken (costs nothing before).
     tracker: Option<Box<delta::Tracker>>,
@@ -303,6 +306,7 @@ impl Registry {
             scratch: String::new(),
             rt_gauge: None,
             rt_hist: None,
+            rt_table: Box::default(),
             tracker: None,
             opts,
         };
@@ -746,6 +750,23 @@ impl Registry {
         values: &[f64],
         now_ms: f64,
     ) -> Result<(), MetricsError> {
+        // `v / 1.0` is `v`, bit for bit.
+        self.observe_scaled(h, values, now_ms, 1.0, &[])
+    }
+
+    /// [`observe_many`](Self::observe_many) of `v / divisor` for every `v`
+    /// (the response times, in ms, observed in seconds: no second buffer).
+    /// `table[v]`, where `v` is a whole number below `table.len()`, is the
+    /// bucket of `v / divisor` (see `builtins::duration_table`); others are
+    /// searched.
+    pub(crate) fn observe_scaled(
+        &mut self,
+        h: SeriesHandle,
+        values: &[f64],
+        now_ms: f64,
+        divisor: f64,
+        table: &[u8],
+    ) -> Result<(), MetricsError> {
         let (kind, name) = self.kind_of(h)?;
         if kind != MetricType::Histogram {
             return Err(MetricsError::TypeMismatch {
@@ -755,7 +776,7 @@ impl Registry {
             });
         }
         for &value in values {
-            check_observation(value)?;
+            check_observation(value / divisor)?;
         }
         self.tick(now_ms);
         if let Some(Series {
@@ -763,14 +784,25 @@ impl Registry {
             ..
         }) = self.slab.get_mut(h.slot, h.generation)
         {
-            for &value in values {
-                let idx = self.buckets.partition_point(|&b| b < value);
+            // Sum and count in locals (stored back per value, each waited
+            // on a store); the same additions in the same order.
+            let (mut sum, mut count) = (hist.sum, hist.count);
+            for &raw in values {
+                let value = raw / divisor;
+                // `as` saturates: a negative or fractional `raw` fails `==`.
+                let whole = raw as usize;
+                let idx = match table.get(whole) {
+                    Some(&i) if whole as f64 == raw => usize::from(i),
+                    _ => bucket_of(&self.buckets, value),
+                };
                 if let Some(c) = hist.counts.get_mut(idx) {
                     *c = c.saturating_add(1);
                 }
-                hist.sum += value;
-                hist.count = hist.count.saturating_add(1);
+                sum += value;
+                count = count.saturating_add(1);
             }
+            hist.sum = sum;
+            hist.count = count;
         }
         self.touch(h.slot);
         self.expire_inner(AUTO_EXPIRE_PER_UPDATE);
@@ -1084,6 +1116,7 @@ impl Registry {
             + self.series_heap
             + self.buckets.len() * std::mem::size_of::<f64>()
             + self.window.heap_bytes()
+            + self.rt_table.len()
             + self.scratch.capacity()
             + self.tracker.as_ref().map_or(0, |t| t.heap_bytes())
     }
@@ -1148,6 +1181,12 @@ fn check_counter(what: &'static str, v: f64) -> Result<(), MetricsError> {
     } else {
         Ok(())
     }
+}
+
+/// The bucket an observation counts in: the first bound `>= value`
+/// (`bounds.len()`: `+Inf`).
+pub(crate) fn bucket_of(bounds: &[f64], value: f64) -> usize {
+    bounds.partition_point(|&b| b < value)
 }
 
 fn check_observation(v: f64) -> Result<(), MetricsError> {

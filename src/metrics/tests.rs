@@ -872,3 +872,44 @@ fn a_batch_of_response_times_ends_as_the_single_calls_do() {
     assert_eq!(batch.to_prometheus_text(), before);
     assert_eq!(batch.window_len(), 50);
 }
+
+/// Whole durations find their bucket in a table (`builtins::duration_table`),
+/// others by search: every bucket count must be what counting each duration
+/// against the bounds gives, at the table's edge, on the bounds themselves,
+/// for fractional durations, and with 256 bounds (the table stops where
+/// a bucket index no longer fits its bytes).
+#[test]
+fn response_time_buckets_match_a_naive_count() {
+    let many: Vec<f64> = (1..=256).map(|k| f64::from(k) * 0.0037).collect();
+    for buckets in [
+        MetricsOptions::default().buckets,
+        vec![0.0001, 0.0005, 0.0015, 0.9995, 1.0, 1.023, 1.024, 1.025],
+        many,
+    ] {
+        let mut r = Registry::new(MetricsOptions {
+            buckets: buckets.clone(),
+            ..MetricsOptions::default()
+        })
+        .unwrap();
+        let mut durations: Vec<f64> = (0..1100).map(f64::from).collect();
+        durations.extend(buckets.iter().map(|b| b * 1000.0));
+        durations.extend([0.5, 4.999, 5.0001, 1023.5, 1e6, 2.5e9, -0.0]);
+        for chunk in durations.chunks(100) {
+            r.record_response_times(chunk, 0.0).unwrap();
+        }
+        r.record_response_time(7.0, 0.0).unwrap();
+        durations.push(7.0);
+        let text = r.to_prometheus_text();
+        let counts: Vec<u64> = text
+            .lines()
+            .filter(|l| l.starts_with("http_request_duration_seconds_bucket{"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        let mut expected: Vec<u64> = buckets
+            .iter()
+            .map(|&b| durations.iter().filter(|&&ms| ms / 1000.0 <= b).count() as u64)
+            .collect();
+        expected.push(durations.len() as u64);
+        assert_eq!(counts, expected, "buckets {buckets:?}");
+    }
+}
