@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { TTLCache } from '@isaacs/ttlcache';
 import { do_not_optimize } from 'mitata';
 import { createOriginalCache, createFixedCache, type OriginalCache } from '../tests/oracles/index.js';
-import { bench, defaultPolicy, SUBJECT, type Row } from './lib.js';
+import { bench, defaultPolicy, ownCopy, SUBJECT, type Row } from './lib.js';
 
 const TTL_S = 300;
 const TTL_MS = TTL_S * 1000;
@@ -89,6 +89,22 @@ function impls(n: number): Impl[] {
   ];
 }
 
+// The measured loops, each implementation's its own copy (`ownCopy`): they
+// use nothing but their parameters.
+/** A get of each key in turn. */
+const getLoop = (impl: Impl, keys: string[], keep: (x: unknown) => void) => {
+  let i = 0;
+  return () => {
+    if (++i === keys.length) i = 0;
+    keep(impl.get(keys[i] as string));
+  };
+};
+/** A set of a new key each call (the pool is 2^20 keys). */
+const setLoop = (impl: Impl, keys: string[], value: object) => {
+  let q = 0;
+  return () => impl.set(keys[q++ & (keys.length - 1)] as string, value);
+};
+
 /** A pool of distinct keys shaped like MoodMash's (`mood:stats:<id>`...). */
 function keyPool(prefix: string, n: number): string[] {
   const out = new Array<string>(n);
@@ -99,7 +115,6 @@ function keyPool(prefix: string, n: number): string[] {
 export async function cacheBenches(): Promise<Row[]> {
   const rows: Row[] = [];
   const NEW = keyPool('mood:list:new', 1 << 20);
-  const MASK = (1 << 20) - 1;
 
   for (const n of [1000, 100_000]) {
     process.stderr.write(`cache @ ${n} entries\n`);
@@ -108,20 +123,8 @@ export async function cacheBenches(): Promise<Row[]> {
     for (const impl of impls(n)) {
       for (const k of keys) impl.set(k, VALUE);
       const note = impl.note;
-      let i = 0;
-      rows.push(
-        await bench(`cache.get.hit.${n}`, impl.name, () => {
-          if (++i === n) i = 0;
-          do_not_optimize(impl.get(keys[i] as string));
-        }, { note }),
-      );
-      i = 0;
-      rows.push(
-        await bench(`cache.get.miss.${n}`, impl.name, () => {
-          if (++i === n) i = 0;
-          do_not_optimize(impl.get(missKeys[i] as string));
-        }, { note }),
-      );
+      rows.push(await bench(`cache.get.hit.${n}`, impl.name, ownCopy(getLoop)(impl, keys, do_not_optimize), { note }));
+      rows.push(await bench(`cache.get.miss.${n}`, impl.name, ownCopy(getLoop)(impl, missKeys, do_not_optimize), { note }));
     }
 
     // set of new keys at capacity: every set evicts one entry.
@@ -141,12 +144,7 @@ export async function cacheBenches(): Promise<Row[]> {
         };
       }
       for (const k of keys) fifo.set(k, VALUE);
-      let q = 0;
-      rows.push(
-        await bench(`cache.set.evict.${n}`, fifo.name, () => {
-          fifo.set(NEW[q++ & MASK] as string, VALUE);
-        }, { note: fifo.note }),
-      );
+      rows.push(await bench(`cache.set.evict.${n}`, fifo.name, ownCopy(setLoop)(fifo, NEW, VALUE), { note: fifo.note }));
     }
   }
 
