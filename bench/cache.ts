@@ -105,6 +105,45 @@ const setLoop = (impl: Impl, keys: string[], value: object) => {
   return () => impl.set(keys[q++ & (keys.length - 1)] as string, value);
 };
 
+/**
+ * `count` lookups of `keys` drawn with Zipf(`s`) popularity (rank r weighs
+ * 1 / r^s), the ranks given to the keys in a shuffled order; a fixed seed,
+ * the same sequence for every implementation: a skewed workload beside the
+ * round-robin rows, where nearly every W-TinyLFU hit promotes from
+ * probation and demotes from protected.
+ */
+function zipfLookups(keys: string[], count: number, s: number): string[] {
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = keys.slice();
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j] as string, order[i] as string];
+  }
+  const cdf: number[] = [];
+  let total = 0;
+  for (let r = 1; r <= order.length; r++) cdf.push((total += 1 / r ** s));
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const u = random() * total;
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = order[lo] as string;
+  }
+  return out;
+}
+
 /** A pool of distinct keys shaped like MoodMash's (`mood:stats:<id>`...). */
 function keyPool(prefix: string, n: number): string[] {
   const out = new Array<string>(n);
@@ -120,10 +159,14 @@ export async function cacheBenches(): Promise<Row[]> {
     process.stderr.write(`cache @ ${n} entries\n`);
     const keys = keyPool('mood:stats', n);
     const missKeys = keyPool('mood:miss', n);
+    const zipf = n === 1000 ? zipfLookups(keys, 1 << 16, 0.99) : undefined;
     for (const impl of impls(n)) {
       for (const k of keys) impl.set(k, VALUE);
       const note = impl.note;
       rows.push(await bench(`cache.get.hit.${n}`, impl.name, ownCopy(getLoop)(impl, keys, do_not_optimize), { note }));
+      if (zipf && !impl.name.includes('original')) {
+        rows.push(await bench(`cache.get.hit.zipf.${n}`, impl.name, ownCopy(getLoop)(impl, zipf, do_not_optimize), { note }));
+      }
       rows.push(await bench(`cache.get.miss.${n}`, impl.name, ownCopy(getLoop)(impl, missKeys, do_not_optimize), { note }));
     }
 

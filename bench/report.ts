@@ -293,6 +293,7 @@ const md: string[] = [];
 const p = (s = ''): void => void md.push(s);
 const OP_TITLES: Record<string, string> = {
   'cache.get.hit.1000': 'get, hit, 1,000 entries',
+  'cache.get.hit.zipf.1000': 'get, hit, 1,000 entries, keys drawn with Zipf(0.99) popularity (the row above cycles through every key)',
   'cache.get.miss.1000': 'get, miss, 1,000 entries',
   'cache.set.evict.1000': 'set of a new key at capacity (evicts), 1,000 entries',
   'cache.get.hit.100000': 'get, hit, 100,000 entries',
