@@ -99,6 +99,22 @@ export async function metricsBenches(): Promise<{ rows: Row[]; skipped?: string 
       do_not_optimize(h.getValueAtPercentile(99));
     }));
 
+    process.stderr.write('metrics: a scrape every 1000 samples\n');
+    rows.push(await bench('metrics.scrape.1000', SUBJECT, () => {
+      for (let k = 0; k < 1000; k++) bs.recordResponseTime(D[i++ & M] as number);
+      do_not_optimize(bs.getPercentile(50) + bs.getPercentile(95) + bs.getPercentile(99));
+    }, { note: 'exact' }));
+    for (const [name, m] of models) {
+      rows.push(await bench('metrics.scrape.1000', name, () => {
+        for (let k = 0; k < 1000; k++) m.recordResponseTime(D[i++ & M] as number);
+        do_not_optimize(m.getPercentile(50) + m.getPercentile(95) + m.getPercentile(99));
+      }, { note: 'a copy and sort of the window per read' }));
+    }
+    rows.push(await bench('metrics.scrape.1000', 'hdr-histogram-js', () => {
+      for (let k = 0; k < 1000; k++) h.recordValue(D[i++ & M] as number);
+      do_not_optimize(h.getValueAtPercentile(50) + h.getValueAtPercentile(95) + h.getValueAtPercentile(99));
+    }, { note: 'approximate, all-time: not a window' }));
+
     process.stderr.write('metrics: getSnapshot()\n');
     rows.push(await bench('metrics.getSnapshot', SUBJECT, () => do_not_optimize(bs.getSnapshot())));
     for (const [name, m] of models) {

@@ -166,35 +166,62 @@ proptest! {
     ) {
         run(window_size, &ops, false)?;
     }
+
+    /// Samples on the rank index's bucket edges (each power of two and
+    /// 32nd of one from 2^-12 to 2^32, one ulp either side), below and
+    /// above its range, and ties. (Not up to f64::MAX: the running mean
+    /// cannot follow 1e300 leaving a window of small values closely
+    /// enough for the model's tolerance until the ring's next re-sum.)
+    #[test]
+    fn window_matches_naive_model_bucket_edges(
+        window_size in 1usize..40,
+        ops in ops(prop_oneof![
+            Just(0.0),
+            Just(1e-300),
+            (-12i32..33, 0u32..32, 0u64..3).prop_map(|(e, s, d)| {
+                let x = 2f64.powi(e) * (1.0 + f64::from(s) / 32.0);
+                f64::from_bits(x.to_bits() + d - 1)
+            }),
+        ].boxed()),
+    ) {
+        run(window_size, &ops, false)?;
+    }
 }
 
-/// Duplicate-heavy samples at the default window size, crossing the
-/// re-sort threshold and the ring wrap many times.
+/// Duplicate-heavy samples at the default window size, the ring wrapping
+/// many times: spread over buckets, then all in one bucket of the rank
+/// index (its sorted bucket reused between queries and redone after pushes).
 #[test]
 fn long_run_default_window_matches_model() {
-    let mut reg = Registry::new(MetricsOptions::default()).unwrap();
-    let mut model: Vec<f64> = Vec::new();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    for i in 0..20_000u32 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let x = (state % 50) as f64 * 0.25;
-        reg.record_response_time(x, 0.0).unwrap();
-        model.push(x);
-        if model.len() > 1000 {
-            model.remove(0);
-        }
-        // Query at irregular intervals: 1 pending, a few, and > threshold.
-        if i % 7 == 0 || i % 101 == 0 || i % 1000 < 3 {
-            for p in [0.0, 50.0, 95.0, 99.0, 100.0, 33.3] {
-                assert_eq!(reg.percentile(p).unwrap(), naive_percentile(&model, p));
+    let spread = |r: u64| (r % 50) as f64 * 0.25;
+    let one_bucket = |r: u64| 100.0 + (r % 50) as f64 * 0.001;
+    for sample in [&spread as &dyn Fn(u64) -> f64, &one_bucket] {
+        let mut reg = Registry::new(MetricsOptions::default()).unwrap();
+        let mut model: Vec<f64> = Vec::new();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..20_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = sample(state);
+            reg.record_response_time(x, 0.0).unwrap();
+            model.push(x);
+            if model.len() > 1000 {
+                model.remove(0);
+            }
+            // Query at irregular intervals: after 1 push, a few, and many.
+            if i % 7 == 0 || i % 101 == 0 || i % 1000 < 3 {
+                for p in [0.0, 50.0, 95.0, 99.0, 100.0, 33.3] {
+                    assert_eq!(reg.percentile(p).unwrap(), naive_percentile(&model, p));
+                }
             }
         }
+        // Quarter-ms samples are exact in binary: the mean must be too.
+        if sample(0) == 0.0 {
+            let mean = model.iter().sum::<f64>() / model.len() as f64;
+            assert_eq!(reg.window_mean(), mean);
+        }
     }
-    // Quarter-ms samples are exact in binary: the mean must be too.
-    let mean = model.iter().sum::<f64>() / model.len() as f64;
-    assert_eq!(reg.window_mean(), mean);
 }
 
 /// Long-term drift of the running sum with awkward fractions stays

@@ -184,7 +184,7 @@ fn metrics_door_end_to_end() {
         Status::Ok as i32
     );
     assert_eq!(
-        metrics_record_response_time(reg, 20.0, f64::NAN),
+        metrics_record_response_times(reg, &[20.0], f64::NAN),
         Status::Ok as i32
     );
     assert_eq!(
@@ -292,7 +292,7 @@ fn metrics_door_takes_deltas_with_the_error_protocol() {
     assert!(h >= 0.0);
     assert_eq!(metrics_add(reg, h, 3.0, 1.0), Status::Ok as i32);
     assert_eq!(
-        metrics_record_response_time(reg, 12.0, 1.0),
+        metrics_record_response_times(reg, &[12.0], 1.0),
         Status::Ok as i32
     );
     let d = metrics_take_delta(reg, "isolate-1", 1.0, 0, 1, 65_536, 2.0);

@@ -233,17 +233,6 @@ pub fn metrics_is_overflow(handle: u32, series: f64) -> i32 {
     with_registry(handle, 0, |reg| i32::from(reg.is_overflow(h)))
 }
 
-/// The [`MetricKind`] of a family, or -1 when there is none.
-#[wasm_bindgen(js_name = engineMetricsFamilyType)]
-pub fn metrics_family_type(handle: u32, name: &str) -> i32 {
-    with_registry(handle, -1, |reg| match reg.family_type(name) {
-        Some(MetricType::Counter) => MetricKind::Counter as i32,
-        Some(MetricType::Gauge) => MetricKind::Gauge as i32,
-        Some(MetricType::Histogram) => MetricKind::Histogram as i32,
-        None => -1,
-    })
-}
-
 fn series_op(
     handle: u32,
     series: f64,
@@ -286,19 +275,9 @@ pub fn metrics_set(
     })
 }
 
-/// `recordResponseTime(ms)`: a [`Status`].
-#[wasm_bindgen(js_name = engineMetricsRecordResponseTime)]
-pub fn metrics_record_response_time(handle: u32, ms: f64, now: f64) -> i32 {
-    with_registry(handle, Status::Failed as i32, |reg| {
-        match reg.record_response_time(ms, now) {
-            Ok(()) => Status::Ok as i32,
-            Err(e) => refuse(&e),
-        }
-    })
-}
-
-/// `recordResponseTime` of a batch the facade staged, in order: a
-/// [`Status`] (refused as a whole if any sample is invalid).
+/// `recordResponseTime` of a batch the facade staged, in order (or of the
+/// one it refuses to stage, to learn why): a [`Status`] (refused as a
+/// whole if any sample is invalid).
 #[wasm_bindgen(js_name = engineMetricsRecordResponseTimes)]
 pub fn metrics_record_response_times(handle: u32, samples: &[f64], now: f64) -> i32 {
     with_registry(handle, Status::Failed as i32, |reg| {

@@ -167,10 +167,9 @@ impl Registry {
     /// window: 0 when empty, else `sorted[ceil(p / 100 * n) - 1]`, or 0 when
     /// that index is outside the window (so `p = 0` gives 0). `p` must be in
     /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
-    /// returned 0). Does not sort per call: pending window changes are
-    /// applied lazily (a sorted mirror of the window, re-sorted only after
-    /// more than 32 pushes between queries); after one new sample a query is a
-    /// binary search plus two memmoves.
+    /// returned 0). Does not sort the window: the samples pushed since the
+    /// last query are entered in its rank index (O(1) each), then the query
+    /// sorts the values of one log-linear bucket (see `ranks.rs`).
     pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
         if !(0.0..=100.0).contains(&p) {
             return Err(MetricsError::InvalidPercentile { p });
@@ -200,9 +199,14 @@ const DURATION_TABLE_LEN: usize = 1024;
 /// the search finds (built by it); it stops at the first duration whose
 /// bucket index does not fit a byte (only with more than 255 bounds).
 fn duration_table(bounds: &[f64]) -> Box<[u8]> {
-    (0..DURATION_TABLE_LEN)
-        .map_while(|ms| u8::try_from(super::bucket_of(bounds, ms as f64 / 1000.0)).ok())
-        .collect()
+    let mut table = Vec::with_capacity(DURATION_TABLE_LEN);
+    for ms in 0..DURATION_TABLE_LEN {
+        match u8::try_from(super::bucket_of(bounds, ms as f64 / 1000.0)) {
+            Ok(b) => table.push(b),
+            Err(_) => break,
+        }
+    }
+    table.into_boxed_slice()
 }
 
 /// A response time must be a finite number of ms, not negative.

@@ -38,6 +38,7 @@ mod fleet;
 mod handle;
 mod labels;
 mod options;
+mod ranks;
 mod slab;
 mod window;
 mod wire;

@@ -482,7 +482,7 @@ export class MetricsCollector {
     this.#flush();
     guarded(() => {
       const reg = this.#registry();
-      if (ex.engineMetricsRecordResponseTime(reg, ms, NaN) < 0) throw engineError(WHO);
+      if (wbg.engineMetricsRecordResponseTimes(reg, Float64Array.of(ms), NaN) < 0) throw engineError(WHO);
     });
   }
 
