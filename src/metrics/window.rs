@@ -137,6 +137,8 @@ impl Window {
                 ((next + capacity - self.unseen) % capacity, self.unseen)
             }
             _ => {
+                // Made anew: a reset in place cost 0.15 KB of gzip, against
+                // one allocation per read after a whole window.
                 self.ranks = None;
                 (0, n)
             }
