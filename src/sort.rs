@@ -1,9 +1,9 @@
-//! One small in-place sort for the core's few O(n log n) sorts (a bucket
-//! of the response-time window's rank index, the exposition's series
-//! order). The standard library's sorts are faster on large inputs but each
+//! One small in-place sort for the core's few O(n log n) sorts (the
+//! response-time window's mirror, the exposition's series order). The
+//! standard library's sorts are faster on large inputs but each
 //! instantiation costs ~5–7 KB of Wasm; these inputs are at most the
 //! window size or a family's series, sorted at most once per scrape or per
-//! read after the window changed.
+//! 32 window pushes.
 #![forbid(unsafe_code)]
 
 /// Sorts `v` in place by `less` (a strict weak order): heapsort, O(n log n)

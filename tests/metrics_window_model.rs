@@ -167,9 +167,9 @@ proptest! {
         run(window_size, &ops, false)?;
     }
 
-    /// Samples on the rank index's bucket edges (each power of two and
-    /// 32nd of one from 2^-12 to 2^32, one ulp either side), below and
-    /// above its range, and ties. (Not up to f64::MAX: the running mean
+    /// Samples on every power of two and 32nd of one from 2^-12 to 2^32,
+    /// one ulp either side, tiny ones and ties: where a bucketed index of
+    /// the window would split them. (Not up to f64::MAX: the running mean
     /// cannot follow 1e300 leaving a window of small values closely
     /// enough for the model's tolerance until the ring's next re-sum.)
     #[test]
@@ -189,8 +189,8 @@ proptest! {
 }
 
 /// Duplicate-heavy samples at the default window size, the ring wrapping
-/// many times: spread over buckets, then all in one bucket of the rank
-/// index (its sorted bucket reused between queries and redone after pushes).
+/// many times, with queries after one push, a few and past the re-sort
+/// threshold: samples spread out, then all within 0.05 ms of each other.
 #[test]
 fn long_run_default_window_matches_model() {
     let spread = |r: u64| (r % 50) as f64 * 0.25;

@@ -167,9 +167,10 @@ impl Registry {
     /// window: 0 when empty, else `sorted[ceil(p / 100 * n) - 1]`, or 0 when
     /// that index is outside the window (so `p = 0` gives 0). `p` must be in
     /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
-    /// returned 0). Does not sort the window: the samples pushed since the
-    /// last query are entered in its rank index (O(1) each), then the query
-    /// sorts the values of one log-linear bucket (see `ranks.rs`).
+    /// returned 0). Does not sort per call: pending window changes are
+    /// applied lazily (a sorted mirror of the window, re-sorted only after
+    /// more than 32 pushes between queries); after one new sample a query is a
+    /// binary search plus two memmoves.
     pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
         if !(0.0..=100.0).contains(&p) {
             return Err(MetricsError::InvalidPercentile { p });

@@ -38,7 +38,6 @@ mod fleet;
 mod handle;
 mod labels;
 mod options;
-mod ranks;
 mod slab;
 mod window;
 mod wire;

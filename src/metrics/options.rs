@@ -6,8 +6,7 @@ use super::MetricsError;
 /// (24 bits), so the total series capacity must stay below it.
 pub(crate) const MAX_SLOTS: usize = 1 << 24;
 
-/// Upper bound on `window_size` (8 MiB of samples, 12 MiB of rank index and
-/// a sorted copy of one bucket).
+/// Upper bound on `window_size` (8 MiB of samples plus the sorted mirror).
 pub const MAX_WINDOW_SIZE: usize = 1 << 20;
 /// Upper bound on `max_labels`.
 pub const MAX_LABELS_LIMIT: usize = 64;

@@ -8,13 +8,16 @@
 //!   (compensated, O(n)) each time the ring wraps, i.e. once per `capacity`
 //!   pushes: amortised O(1). With integer samples (below 2^53 in total) the
 //!   sum, hence the mean, is exact.
-//! * Percentiles read a rank index of the ring ([`Ranks`]: log-linear
-//!   buckets of ring positions). A push only counts itself; a query first
-//!   updates the index with the positions written since the last one (O(1)
-//!   each, at most the window), then sorts one bucket, never the window
-//!   (as it did once per 32 pushes between queries before).
+//! * Percentiles read a sorted mirror of the ring. Pushes only queue the
+//!   inserted/evicted values; a query applies the queue lazily (binary search
+//!   plus `Vec::insert`/`Vec::remove`, a memmove of at most `capacity`
+//!   floats). Past [`MAX_PENDING`] queued pushes the queue is dropped and the
+//!   next query re-sorts the ring instead, so the queue is bounded and a
+//!   query costs at most one sort per `MAX_PENDING` pushes.
 
-use super::ranks::Ranks;
+/// Queued pushes past which a query re-sorts the ring instead of applying
+/// them one by one.
+pub(crate) const MAX_PENDING: usize = 32;
 
 /// Neumaier compensated sum.
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,11 +51,12 @@ pub(crate) struct Window {
     ring: Vec<f64>,
     head: usize,
     sum: CompensatedSum,
-    /// The rank index, from the first percentile query on.
-    ranks: Option<Box<Ranks>>,
-    /// Pushes since the index was last updated (it is rebuilt past
-    /// `capacity`).
-    unseen: usize,
+    /// Sorted mirror (by `f64::total_cmp`) of `ring` minus `pending_add`
+    /// plus `pending_remove` — or stale when `resort` is set.
+    sorted: Vec<f64>,
+    pending_add: Vec<f64>,
+    pending_remove: Vec<f64>,
+    resort: bool,
 }
 
 impl Window {
@@ -65,8 +69,10 @@ impl Window {
             ring: Vec::new(),
             head: 0,
             sum: CompensatedSum::default(),
-            ranks: None,
-            unseen: 0,
+            sorted: Vec::new(),
+            pending_add: Vec::new(),
+            pending_remove: Vec::new(),
+            resort: false,
         }
     }
 
@@ -74,8 +80,10 @@ impl Window {
         self.ring.clear();
         self.head = 0;
         self.sum = CompensatedSum::default();
-        self.ranks = None;
-        self.unseen = 0;
+        self.sorted.clear();
+        self.pending_add.clear();
+        self.pending_remove.clear();
+        self.resort = false;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -91,7 +99,7 @@ impl Window {
     pub(crate) fn push_all(&mut self, xs: &[f64]) {
         let mut sum = self.sum;
         for &x in xs {
-            // Normalise -0.0: one zero, one bucket, one order.
+            // Normalise -0.0 so the sorted mirror and the ring agree bit for bit.
             let x = x + 0.0;
             let evicted = self.put(x);
             sum.add(x);
@@ -101,9 +109,9 @@ impl Window {
                     sum = self.fresh_sum();
                 }
             }
+            self.queue(x, evicted);
         }
         self.sum = sum;
-        self.unseen = self.unseen.saturating_add(xs.len());
     }
 
     /// Writes `x` into the ring; returns the sample it replaced, if full.
@@ -113,50 +121,13 @@ impl Window {
             self.ring.push(x);
             return None;
         }
-        let old = self
-            .ring
-            .get_mut(self.head)
-            .map(|slot| std::mem::replace(slot, x));
+        let slot = self.ring.get_mut(self.head)?;
+        let old = std::mem::replace(slot, x);
         self.head += 1;
         if self.head == self.capacity {
             self.head = 0;
         }
-        old
-    }
-
-    /// Brings the rank index up to date: the positions written since the
-    /// last query, in the order they were written (the ring writes them in
-    /// turn: the `unseen` before the next write's), or every position, anew,
-    /// when that is the whole window or more.
-    fn update_ranks(&mut self) {
-        let n = self.ring.len();
-        let capacity = self.capacity;
-        let (first, count) = match self.ranks {
-            Some(_) if self.unseen < n => {
-                let next = if n < capacity { n } else { self.head };
-                ((next + capacity - self.unseen) % capacity, self.unseen)
-            }
-            _ => {
-                // Made anew: a reset in place cost 0.15 KB of gzip, against
-                // one allocation per read after a whole window.
-                self.ranks = None;
-                (0, n)
-            }
-        };
-        self.unseen = 0;
-        let ring = &self.ring;
-        let ranks = self.ranks.get_or_insert_with(|| Box::new(Ranks::new()));
-        // In write order (no `%` per position: a division each, in Wasm).
-        let mut pos = first;
-        for _ in 0..count {
-            if let Some(&x) = ring.get(pos) {
-                ranks.update(pos, x);
-            }
-            pos += 1;
-            if pos == capacity {
-                pos = 0;
-            }
-        }
+        Some(old)
     }
 
     /// The ring's sum afresh, once per `capacity` pushes (when the ring
@@ -169,6 +140,23 @@ impl Window {
         fresh
     }
 
+    /// Queues a push for the sorted mirror (see [`MAX_PENDING`]).
+    #[inline(always)]
+    fn queue(&mut self, x: f64, evicted: Option<f64>) {
+        if !self.resort {
+            if self.pending_add.len() >= MAX_PENDING {
+                self.resort = true;
+                self.pending_add.clear();
+                self.pending_remove.clear();
+            } else {
+                self.pending_add.push(x);
+                if let Some(old) = evicted {
+                    self.pending_remove.push(old);
+                }
+            }
+        }
+    }
+
     /// Mean of the samples, 0 when empty.
     pub(crate) fn mean(&self) -> f64 {
         if self.ring.is_empty() {
@@ -176,6 +164,41 @@ impl Window {
         } else {
             self.sum.value() / self.ring.len() as f64
         }
+    }
+
+    /// Bring `sorted` up to date with `ring`.
+    fn flush(&mut self) {
+        if self.resort {
+            self.sorted.clear();
+            self.sorted.extend_from_slice(&self.ring);
+            crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
+            self.resort = false;
+            self.pending_add.clear();
+            self.pending_remove.clear();
+            return;
+        }
+        // Inserts first: an evicted value may itself still be queued.
+        for &x in &self.pending_add {
+            let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+            self.sorted.insert(i, x);
+        }
+        for &x in &self.pending_remove {
+            let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+            let found = self.sorted.get(i).is_some_and(|v| v.total_cmp(&x).is_eq());
+            debug_assert!(found, "evicted sample missing from the sorted mirror");
+            if found {
+                self.sorted.remove(i);
+            } else {
+                // Never expected; recover by re-sorting rather than drift.
+                self.resort = true;
+            }
+        }
+        self.pending_add.clear();
+        self.pending_remove.clear();
+        if self.resort {
+            self.flush();
+        }
+        debug_assert_eq!(self.sorted.len(), self.ring.len());
     }
 
     /// Nearest rank exactly as the original: 0 when empty, else
@@ -186,24 +209,25 @@ impl Window {
         if n == 0 {
             return 0.0;
         }
+        if self.resort || !self.pending_add.is_empty() {
+            self.flush();
+        }
         // Same IEEE operations, in the same order, as `Math.ceil(p / 100 * n) - 1`.
         let rank = (p / 100.0 * n as f64).ceil() - 1.0;
         // `rank` is never NaN here (p in [0, 100], n >= 1).
         if rank < 0.0 || rank >= n as f64 || rank.is_nan() {
             return 0.0;
         }
-        self.update_ranks();
-        let ring = &self.ring;
-        self.ranks
-            .as_deref_mut()
-            .and_then(|r| r.select(ring, rank as usize))
-            .unwrap_or(0.0)
+        self.sorted.get(rank as usize).copied().unwrap_or(0.0)
     }
 
     /// Approximate heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ring.capacity() * std::mem::size_of::<f64>()
-            + self.ranks.as_ref().map_or(0, |r| r.heap_bytes())
+        (self.ring.capacity()
+            + self.sorted.capacity()
+            + self.pending_add.capacity()
+            + self.pending_remove.capacity())
+            * std::mem::size_of::<f64>()
     }
 }
 
