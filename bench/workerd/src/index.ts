@@ -37,6 +37,7 @@ function filled<T extends { set(k: string, v: object): unknown }>(c: T): T {
 interface Collector {
   increment(name: string, amount?: number, labels?: Record<string, string>): void;
   recordResponseTime(ms: number): void;
+  getPercentile(p: number): number;
 }
 
 // Every implementation gets loops of its own function literals: closures
@@ -181,18 +182,38 @@ loops['metrics.recordResponseTime'] = {
     };
   },
   'hdr-histogram-js': () => {
-    const Int32Histogram = ((Int32HistogramModule as { default?: unknown }).default ?? Int32HistogramModule) as new (
-      lowest: number,
-      highest: number,
-      digits: number,
-    ) => { autoResize: boolean; recordValue(v: number): void };
-    const h = new Int32Histogram(1, 60_000, 3);
-    h.autoResize = true; // as build() sets it
+    const h = hdrHistogram();
     for (let i = 0; i < 1000; i++) h.recordValue(D[i] as number);
     let q = 0;
     return (iters) => {
       for (let i = 0; i < iters; i++) h.recordValue(D[q++ & 4095] as number);
       return q;
+    };
+  },
+};
+/** hdr-histogram-js's JS histogram as `build()` makes it (autoResize). */
+function hdrHistogram(): { recordValue(v: number): void; getValueAtPercentile(p: number): number } {
+  const Int32Histogram = ((Int32HistogramModule as { default?: unknown }).default ?? Int32HistogramModule) as new (
+    lowest: number,
+    highest: number,
+    digits: number,
+  ) => { autoResize: boolean; recordValue(v: number): void; getValueAtPercentile(p: number): number };
+  const h = new Int32Histogram(1, 60_000, 3);
+  h.autoResize = true;
+  return h;
+}
+// A scrape every 1000 samples: 1000 records, then p50, p95 and p99.
+loops['metrics.scrape.1000'] = {
+  'hdr-histogram-js': () => {
+    const h = hdrHistogram();
+    let q = 0;
+    return (iters) => {
+      let x = 0;
+      for (let i = 0; i < iters; i++) {
+        for (let k = 0; k < 1000; k++) h.recordValue(D[q++ & 4095] as number);
+        x += h.getValueAtPercentile(50) + h.getValueAtPercentile(95) + h.getValueAtPercentile(99);
+      }
+      return x;
     };
   },
 };
@@ -234,6 +255,21 @@ if (m.available && m.MetricsCollector) {
       };
     },
     ...loops['metrics.recordResponseTime'],
+  };
+  loops['metrics.scrape.1000'] = {
+    'bounded-services': () => {
+      const c = full(new Ctor());
+      let q = 0;
+      return (iters) => {
+        let x = 0;
+        for (let i = 0; i < iters; i++) {
+          for (let k = 0; k < 1000; k++) c.recordResponseTime(D[q++ & 4095] as number);
+          x += c.getPercentile(50) + c.getPercentile(95) + c.getPercentile(99);
+        }
+        return x;
+      };
+    },
+    ...loops['metrics.scrape.1000'],
   };
   loops['metrics.increment.labelled'] = {
     'bounded-services': () => {
