@@ -13,7 +13,9 @@
 //!   plus `Vec::insert`/`Vec::remove`, a memmove of at most `capacity`
 //!   floats). Past [`MAX_PENDING`] queued pushes the queue is dropped and the
 //!   next query re-sorts the ring instead, so the queue is bounded and a
-//!   query costs at most one sort per `MAX_PENDING` pushes.
+//!   query costs at most one sort per `MAX_PENDING` pushes: a linear count
+//!   for whole-millisecond samples, a heapsort otherwise
+//!   ([`crate::sort::sort_f64`]).
 
 /// Queued pushes past which a query re-sorts the ring instead of applying
 /// them one by one.
@@ -171,7 +173,7 @@ impl Window {
         if self.resort {
             self.sorted.clear();
             self.sorted.extend_from_slice(&self.ring);
-            crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
+            crate::sort::sort_f64(&mut self.sorted);
             self.resort = false;
             self.pending_add.clear();
             self.pending_remove.clear();
