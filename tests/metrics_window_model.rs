@@ -51,10 +51,16 @@ fn percentile_strategy() -> impl Strategy<Value = f64> {
 }
 
 fn ops(sample: BoxedStrategy<f64>) -> impl Strategy<Value = Vec<Op>> {
+    ops_weighted(sample, 6, 3)
+}
+
+/// Pushes and queries in the ratio `pushes : queries`: a high ratio makes
+/// runs past the re-sort threshold (32 pushes between queries).
+fn ops_weighted(sample: BoxedStrategy<f64>, pushes: u32, queries: u32) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
         prop_oneof![
-            6 => sample.prop_map(Op::Push),
-            3 => percentile_strategy().prop_map(Op::Query),
+            pushes => sample.prop_map(Op::Push),
+            queries => percentile_strategy().prop_map(Op::Query),
             1 => prop_oneof![
                 Just(f64::NAN),
                 Just(f64::INFINITY),
@@ -158,6 +164,22 @@ proptest! {
         run(window_size, &ops, true)?;
     }
 
+    /// Scrape-like: ~40 pushes per query, so most queries re-sort the
+    /// window. One kind of sample per case: whole ms in a narrow span
+    /// (sorted by counting), whole ms spanning more than counting takes,
+    /// quarter ms (both heapsorted).
+    #[test]
+    fn window_matches_naive_model_rare_queries(
+        window_size in 1usize..120,
+        ops in prop_oneof![
+            ops_weighted((0u32..60).prop_map(f64::from).boxed(), 40, 1),
+            ops_weighted((0u32..9000).prop_map(f64::from).boxed(), 40, 1),
+            ops_weighted((0u32..100).prop_map(|x| f64::from(x) / 4.0).boxed(), 40, 1),
+        ],
+    ) {
+        run(window_size, &ops, true)?;
+    }
+
     /// Fractional samples over a wide range: mean within 1e-9 relative.
     #[test]
     fn window_matches_naive_model_fractional_samples(
@@ -189,13 +211,17 @@ proptest! {
 }
 
 /// Duplicate-heavy samples at the default window size, the ring wrapping
-/// many times, with queries after one push, a few and past the re-sort
-/// threshold: samples spread out, then all within 0.05 ms of each other.
+/// many times, with queries after one push, a few, and (in the second
+/// half) only once per 1000 pushes as a scrape does, which re-sorts:
+/// samples spread out, all within 0.05 ms of each other, whole ms (sorted
+/// by counting), and whole ms spanning more than counting takes.
 #[test]
 fn long_run_default_window_matches_model() {
     let spread = |r: u64| (r % 50) as f64 * 0.25;
     let one_bucket = |r: u64| 100.0 + (r % 50) as f64 * 0.001;
-    for sample in [&spread as &dyn Fn(u64) -> f64, &one_bucket] {
+    let whole_ms = |r: u64| (1 + r % 500) as f64;
+    let wide_ms = |r: u64| (r % 2 * 4096 + r % 9) as f64;
+    for sample in [&spread as &dyn Fn(u64) -> f64, &one_bucket, &whole_ms, &wide_ms] {
         let mut reg = Registry::new(MetricsOptions::default()).unwrap();
         let mut model: Vec<f64> = Vec::new();
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -210,9 +236,19 @@ fn long_run_default_window_matches_model() {
                 model.remove(0);
             }
             // Query at irregular intervals: after 1 push, a few, and many.
-            if i % 7 == 0 || i % 101 == 0 || i % 1000 < 3 {
+            let due = if i < 10_000 { i % 7 == 0 || i % 101 == 0 } else { i % 1000 == 999 };
+            if due || i % 1000 < 3 {
                 for p in [0.0, 50.0, 95.0, 99.0, 100.0, 33.3] {
                     assert_eq!(reg.percentile(p).unwrap(), naive_percentile(&model, p));
+                }
+            }
+            // At each scrape, every rank of the window.
+            if i >= 10_000 && i % 1000 == 999 {
+                let mut sorted = model.clone();
+                sorted.sort_by(f64::total_cmp);
+                for (rank, &want) in sorted.iter().enumerate() {
+                    let p = (rank as f64 + 0.5) / sorted.len() as f64 * 100.0;
+                    assert_eq!(reg.percentile(p).unwrap(), want, "rank {rank} at push {i}");
                 }
             }
         }
