@@ -55,8 +55,12 @@ fn ops(sample: BoxedStrategy<f64>) -> impl Strategy<Value = Vec<Op>> {
 }
 
 /// Pushes and queries in the ratio `pushes : queries`: a high ratio makes
-/// runs past the re-sort threshold (32 pushes between queries).
-fn ops_weighted(sample: BoxedStrategy<f64>, pushes: u32, queries: u32) -> impl Strategy<Value = Vec<Op>> {
+/// runs past the rebuild threshold (32 pushes between queries).
+fn ops_weighted(
+    sample: BoxedStrategy<f64>,
+    pushes: u32,
+    queries: u32,
+) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
         prop_oneof![
             pushes => sample.prop_map(Op::Push),
@@ -164,10 +168,10 @@ proptest! {
         run(window_size, &ops, true)?;
     }
 
-    /// Scrape-like: ~40 pushes per query, so most queries re-sort the
-    /// window. One kind of sample per case: whole ms in a narrow span
-    /// (sorted by counting), whole ms spanning more than counting takes,
-    /// quarter ms (both heapsorted).
+    /// Scrape-like: ~40 pushes per query, so most queries rebuild the
+    /// window's index. One kind of sample per case: whole ms below 4096
+    /// (counted), whole ms up to 9000 and quarter ms (mostly a sorted
+    /// mirror).
     #[test]
     fn window_matches_naive_model_rare_queries(
         window_size in 1usize..120,
@@ -176,6 +180,22 @@ proptest! {
             ops_weighted((0u32..9000).prop_map(f64::from).boxed(), 40, 1),
             ops_weighted((0u32..100).prop_map(|x| f64::from(x) / 4.0).boxed(), 40, 1),
         ],
+    ) {
+        run(window_size, &ops, true)?;
+    }
+
+    /// Mostly whole ms below 4096 (counted per value), now and then one
+    /// that is not (fractional, or 4096 and up): reads switch between the
+    /// counts and the sorted mirror as such samples enter and leave.
+    #[test]
+    fn window_matches_naive_model_counted_and_not(
+        window_size in 1usize..40,
+        ops in ops(prop_oneof![
+            20 => (0u32..100).prop_map(f64::from),
+            1 => Just(4095.0),
+            1 => (4096u32..4100).prop_map(f64::from),
+            1 => (0u32..40).prop_map(|x| f64::from(x) / 4.0 + 0.25),
+        ].boxed()),
     ) {
         run(window_size, &ops, true)?;
     }
@@ -212,16 +232,21 @@ proptest! {
 
 /// Duplicate-heavy samples at the default window size, the ring wrapping
 /// many times, with queries after one push, a few, and (in the second
-/// half) only once per 1000 pushes as a scrape does, which re-sorts:
-/// samples spread out, all within 0.05 ms of each other, whole ms (sorted
-/// by counting), and whole ms spanning more than counting takes.
+/// half) only once per 1000 pushes as a scrape does, which rebuilds the
+/// index: samples spread out, all within 0.05 ms of each other, whole ms
+/// (counted), and whole ms half of them 4096 and up (a sorted mirror).
 #[test]
 fn long_run_default_window_matches_model() {
     let spread = |r: u64| (r % 50) as f64 * 0.25;
     let one_bucket = |r: u64| 100.0 + (r % 50) as f64 * 0.001;
     let whole_ms = |r: u64| (1 + r % 500) as f64;
     let wide_ms = |r: u64| (r % 2 * 4096 + r % 9) as f64;
-    for sample in [&spread as &dyn Fn(u64) -> f64, &one_bucket, &whole_ms, &wide_ms] {
+    for sample in [
+        &spread as &dyn Fn(u64) -> f64,
+        &one_bucket,
+        &whole_ms,
+        &wide_ms,
+    ] {
         let mut reg = Registry::new(MetricsOptions::default()).unwrap();
         let mut model: Vec<f64> = Vec::new();
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -236,7 +261,11 @@ fn long_run_default_window_matches_model() {
                 model.remove(0);
             }
             // Query at irregular intervals: after 1 push, a few, and many.
-            let due = if i < 10_000 { i % 7 == 0 || i % 101 == 0 } else { i % 1000 == 999 };
+            let due = if i < 10_000 {
+                i % 7 == 0 || i % 101 == 0
+            } else {
+                i % 1000 == 999
+            };
             if due || i % 1000 < 3 {
                 for p in [0.0, 50.0, 95.0, 99.0, 100.0, 33.3] {
                     assert_eq!(reg.percentile(p).unwrap(), naive_percentile(&model, p));

@@ -168,9 +168,9 @@ impl Registry {
     /// that index is outside the window (so `p = 0` gives 0). `p` must be in
     /// `[0, 100]`; NaN or outside is `InvalidPercentile` (the original
     /// returned 0). Does not sort per call: pending window changes are
-    /// applied lazily (a sorted mirror of the window, re-sorted only after
-    /// more than 32 pushes between queries); after one new sample a query is a
-    /// binary search plus two memmoves.
+    /// applied lazily to an index of the window, rebuilt only after more
+    /// than 32 pushes between queries (counts per whole ms, or a sorted
+    /// mirror: see `window.rs`).
     pub fn percentile(&mut self, p: f64) -> Result<f64, MetricsError> {
         if !(0.0..=100.0).contains(&p) {
             return Err(MetricsError::InvalidPercentile { p });

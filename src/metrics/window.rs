@@ -8,18 +8,54 @@
 //!   (compensated, O(n)) each time the ring wraps, i.e. once per `capacity`
 //!   pushes: amortised O(1). With integer samples (below 2^53 in total) the
 //!   sum, hence the mean, is exact.
-//! * Percentiles read a sorted mirror of the ring. Pushes only queue the
-//!   inserted/evicted values; a query applies the queue lazily (binary search
-//!   plus `Vec::insert`/`Vec::remove`, a memmove of at most `capacity`
-//!   floats). Past [`MAX_PENDING`] queued pushes the queue is dropped and the
-//!   next query re-sorts the ring instead, so the queue is bounded and a
-//!   query costs at most one sort per `MAX_PENDING` pushes: a linear count
-//!   for whole-millisecond samples, a heapsort otherwise
-//!   ([`crate::sort::sort_f64`]).
+//! * Percentiles read one of two indexes of the ring, kept up to date
+//!   lazily: pushes only queue the inserted/evicted values, and a query
+//!   applies the queue. Past [`MAX_PENDING`] queued pushes the queue is
+//!   dropped and the next query rebuilds the index from the ring instead,
+//!   so the queue is bounded and a query costs at most one rebuild per
+//!   `MAX_PENDING` pushes. Pushes cost the same whichever index is kept.
+//!   - While every sample is a whole number of ms below [`COUNTED`] (what
+//!     `Date.now()` differences are): a count per value, and a sum per
+//!     block of [`BLOCK`] values. Applying a push is two increments; a
+//!     rebuild counts the ring once (~2.5 µs for 1000 samples in Node, so
+//!     a scrape's three reads after 1000 new samples cost ~1 µs each); a
+//!     rank is found in at most `COUNTED / BLOCK` block sums and `BLOCK`
+//!     counts.
+//!   - Otherwise a sorted mirror: applying a push is a binary search plus
+//!     `Vec::insert`/`Vec::remove` (a memmove of at most `capacity`
+//!     floats); a rebuild heapsorts the ring (~45 µs for 1000 samples in Node).
 
-/// Queued pushes past which a query re-sorts the ring instead of applying
-/// them one by one.
+/// Queued pushes past which a query rebuilds the index from the ring
+/// instead of applying them one by one.
 pub(crate) const MAX_PENDING: usize = 32;
+
+/// Whole-ms samples below this can be counted (16 KB of counts).
+pub(crate) const COUNTED: usize = 4096;
+/// Values per block sum of the counts.
+const BLOCK: usize = 64;
+
+/// The count index of `x`, if the counts can hold it. Added to 2^52, a
+/// whole number below 2^52 is exact and sits in the low mantissa bits, and
+/// a fraction is rounded away: two additions and compares, where V8 turns
+/// `f64::trunc` or a float-to-int conversion into a chain 3x as slow
+/// (counting 1000 samples: ~7 µs).
+#[inline(always)]
+fn count_index(x: f64) -> Option<usize> {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    let y = x + TWO_52;
+    ((0.0..COUNTED as f64).contains(&x) && y - TWO_52 == x).then_some((y.to_bits() as u32) as usize)
+}
+
+/// Adds `delta` (1, or `u32::MAX` for minus one) to count `i` and to its
+/// block's sum.
+#[inline(always)]
+fn count(counts: &mut [u32], i: usize, delta: u32) {
+    for at in [i, COUNTED + i / BLOCK] {
+        if let Some(c) = counts.get_mut(at) {
+            *c = c.wrapping_add(delta);
+        }
+    }
+}
 
 /// Neumaier compensated sum.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,11 +89,18 @@ pub(crate) struct Window {
     ring: Vec<f64>,
     head: usize,
     sum: CompensatedSum,
+    /// Which index is kept: the counts (true) or the sorted mirror.
+    counted: bool,
     /// Sorted mirror (by `f64::total_cmp`) of `ring` minus `pending_add`
-    /// plus `pending_remove` — or stale when `resort` is set.
+    /// plus `pending_remove`, unless `counted` or `resort`.
     sorted: Vec<f64>,
+    /// Likewise counted, if `counted` and not `resort`: per whole-ms value
+    /// below [`COUNTED`] how many samples hold it, then per [`BLOCK`]
+    /// values their sum. Empty until first counted.
+    counts: Vec<u32>,
     pending_add: Vec<f64>,
     pending_remove: Vec<f64>,
+    /// The kept index is stale: the next query rebuilds one from the ring.
     resort: bool,
 }
 
@@ -71,7 +114,9 @@ impl Window {
             ring: Vec::new(),
             head: 0,
             sum: CompensatedSum::default(),
+            counted: false,
             sorted: Vec::new(),
+            counts: Vec::new(),
             pending_add: Vec::new(),
             pending_remove: Vec::new(),
             resort: false,
@@ -82,6 +127,7 @@ impl Window {
         self.ring.clear();
         self.head = 0;
         self.sum = CompensatedSum::default();
+        self.counted = false;
         self.sorted.clear();
         self.pending_add.clear();
         self.pending_remove.clear();
@@ -142,7 +188,7 @@ impl Window {
         fresh
     }
 
-    /// Queues a push for the sorted mirror (see [`MAX_PENDING`]).
+    /// Queues a push for the kept index (see [`MAX_PENDING`]).
     #[inline(always)]
     fn queue(&mut self, x: f64, evicted: Option<f64>) {
         if !self.resort {
@@ -168,18 +214,55 @@ impl Window {
         }
     }
 
-    /// Bring `sorted` up to date with `ring`.
+    /// Brings the kept index up to date with `ring`, switching index when
+    /// the samples call for the other one.
     fn flush(&mut self) {
-        if self.resort {
+        let counts_stay =
+            self.counted && self.pending_add.iter().all(|&x| count_index(x).is_some());
+        if self.resort || (self.counted && !counts_stay) {
+            self.rebuild();
+        } else if self.counted {
+            // Inserts and evictions in any order: the counts only add up.
+            for &x in &self.pending_add {
+                count(&mut self.counts, count_index(x).unwrap_or(0), 1);
+            }
+            // Evicted samples were counted when they came.
+            for &x in &self.pending_remove {
+                count(&mut self.counts, count_index(x).unwrap_or(0), u32::MAX);
+            }
+        } else {
+            self.apply_to_mirror();
+        }
+        self.pending_add.clear();
+        self.pending_remove.clear();
+    }
+
+    /// Makes the index afresh from the ring: the counts when every sample
+    /// is countable, else the sorted mirror.
+    fn rebuild(&mut self) {
+        self.resort = false;
+        self.counts.clear();
+        self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
+        self.counted = true;
+        for &x in &self.ring {
+            let Some(i) = count_index(x) else {
+                self.counted = false;
+                break;
+            };
+            count(&mut self.counts, i, 1);
+        }
+        if self.counted {
+            self.sorted.clear();
+        } else {
             self.sorted.clear();
             self.sorted.extend_from_slice(&self.ring);
-            crate::sort::sort_f64(&mut self.sorted);
-            self.resort = false;
-            self.pending_add.clear();
-            self.pending_remove.clear();
-            return;
+            crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
         }
-        // Inserts first: an evicted value may itself still be queued.
+    }
+
+    /// Applies the queue to the sorted mirror, inserts first: an evicted
+    /// value may itself still be queued.
+    fn apply_to_mirror(&mut self) {
         for &x in &self.pending_add {
             let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
             self.sorted.insert(i, x);
@@ -191,16 +274,36 @@ impl Window {
             if found {
                 self.sorted.remove(i);
             } else {
-                // Never expected; recover by re-sorting rather than drift.
+                // Never expected; recover by rebuilding rather than drift.
                 self.resort = true;
             }
         }
-        self.pending_add.clear();
-        self.pending_remove.clear();
         if self.resort {
-            self.flush();
+            self.rebuild();
         }
         debug_assert_eq!(self.sorted.len(), self.ring.len());
+    }
+
+    /// The `rank`-th smallest sample (0-based) from the counts; 0 if they
+    /// hold fewer.
+    fn counted_rank(&self, rank: usize) -> f64 {
+        let (values, blocks) = self.counts.split_at(COUNTED.min(self.counts.len()));
+        let mut left = rank;
+        for (b, &in_block) in blocks.iter().enumerate() {
+            let in_block = in_block as usize;
+            if left >= in_block {
+                left -= in_block;
+                continue;
+            }
+            for (i, &c) in values.iter().enumerate().skip(b * BLOCK).take(BLOCK) {
+                if left < c as usize {
+                    return i as f64;
+                }
+                left -= c as usize;
+            }
+            break;
+        }
+        0.0
     }
 
     /// Nearest rank exactly as the original: 0 when empty, else
@@ -220,6 +323,9 @@ impl Window {
         if rank < 0.0 || rank >= n as f64 || rank.is_nan() {
             return 0.0;
         }
+        if self.counted {
+            return self.counted_rank(rank as usize);
+        }
         self.sorted.get(rank as usize).copied().unwrap_or(0.0)
     }
 
@@ -230,6 +336,7 @@ impl Window {
             + self.pending_add.capacity()
             + self.pending_remove.capacity())
             * std::mem::size_of::<f64>()
+            + self.counts.capacity() * 4
     }
 }
 
