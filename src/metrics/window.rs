@@ -241,23 +241,31 @@ impl Window {
     /// is countable, else the sorted mirror.
     fn rebuild(&mut self) {
         self.resort = false;
-        self.counts.clear();
-        self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
-        self.counted = true;
-        for &x in &self.ring {
-            let Some(i) = count_index(x) else {
-                self.counted = false;
-                break;
-            };
-            count(&mut self.counts, i, 1);
-        }
-        if self.counted {
-            self.sorted.clear();
-        } else {
-            self.sorted.clear();
+        self.counted = self.count_ring();
+        self.sorted.clear();
+        if !self.counted {
             self.sorted.extend_from_slice(&self.ring);
             crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
         }
+    }
+
+    /// Counts the ring afresh; false (the counts left partial) at the
+    /// first sample they cannot hold. The counts are allocated only when
+    /// the first sample is countable: a window of fractions never holds
+    /// them.
+    fn count_ring(&mut self) -> bool {
+        if !self.ring.first().is_some_and(|&x| count_index(x).is_some()) {
+            return false;
+        }
+        self.counts.clear();
+        self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
+        for &x in &self.ring {
+            let Some(i) = count_index(x) else {
+                return false;
+            };
+            count(&mut self.counts, i, 1);
+        }
+        true
     }
 
     /// Applies the queue to the sorted mirror, inserts first: an evicted
