@@ -251,8 +251,9 @@ impl Window {
 
     /// Counts the ring afresh; false (the counts left partial) at the
     /// first sample they cannot hold. The counts are allocated only when
-    /// the first sample is countable: a window of fractions never holds
-    /// them.
+    /// the ring's slot 0 holds a countable sample: a window of fractions
+    /// never holds them. (A window countable in slot 0 but not further on
+    /// zeroes them at each rebuild before falling back to the mirror.)
     fn count_ring(&mut self) -> bool {
         if !self.ring.first().is_some_and(|&x| count_index(x).is_some()) {
             return false;
