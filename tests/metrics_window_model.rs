@@ -200,6 +200,34 @@ proptest! {
         run(window_size, &ops, true)?;
     }
 
+    /// Bursts past the rebuild threshold, then a few short ones: a read
+    /// rebuilds the index, and the next reads apply single pushes to it,
+    /// the counts and their list of large samples (4096 ms and up)
+    /// included, with fractions now and then switching to the mirror.
+    #[test]
+    fn window_matches_naive_model_bursts(
+        window_size in 1usize..100,
+        bursts in prop::collection::vec(
+            (
+                prop_oneof![1 => 33usize..70, 3 => 0usize..4],
+                prop::collection::vec(prop_oneof![
+                    20 => (0u32..100).prop_map(f64::from),
+                    3 => (4096u32..4100).prop_map(f64::from),
+                    1 => Just(4095.0),
+                    1 => (0u32..40).prop_map(|x| f64::from(x) / 4.0 + 0.25),
+                ], 70),
+                percentile_strategy(),
+            ),
+            0..30,
+        ),
+    ) {
+        let ops: Vec<Op> = bursts
+            .into_iter()
+            .flat_map(|(n, xs, p)| xs.into_iter().take(n).map(Op::Push).chain([Op::Query(p)]))
+            .collect();
+        run(window_size, &ops, true)?;
+    }
+
     /// Fractional samples over a wide range: mean within 1e-9 relative.
     #[test]
     fn window_matches_naive_model_fractional_samples(

@@ -15,13 +15,16 @@
 //!   so the queue is bounded and a query costs at most one rebuild per
 //!   `MAX_PENDING` pushes. Pushes cost the same whichever index is kept.
 //!   - While every sample is a whole number of ms below [`COUNTED`] (what
-//!     `Date.now()` differences are): a count per value, and a sum per
-//!     block of [`BLOCK`] values. Applying a push is two increments; a
-//!     rebuild counts the ring once (~2.5 µs for 1000 samples in Node, so
-//!     a scrape's three reads after 1000 new samples cost ~1 µs each); a
-//!     rank is found in at most `COUNTED / BLOCK` block sums and `BLOCK`
-//!     counts.
-//!   - Otherwise a sorted mirror: applying a push is a binary search plus
+//!     `Date.now()` differences are) or is at least `COUNTED` (a slow
+//!     request, a timeout): a count per whole-ms value, with a sum per
+//!     block of [`BLOCK`] values, and the large samples in a sorted list
+//!     (above every counted one, they hold the top ranks). Applying a push
+//!     is two increments (a large one: a sorted insert); a rebuild counts
+//!     the ring once (~2.5 µs for 1000 samples in Node, so a scrape's three
+//!     reads after 1000 new samples cost ~1 µs each); a rank is found in at
+//!     most `COUNTED / BLOCK` block sums and `BLOCK` counts.
+//!   - Otherwise (a fraction below `COUNTED`) a sorted mirror of all
+//!     samples: applying a push is a binary search plus
 //!     `Vec::insert`/`Vec::remove` (a memmove of at most `capacity`
 //!     floats); a rebuild heapsorts the ring (~45 µs for 1000 samples in Node).
 
@@ -44,6 +47,29 @@ fn count_index(x: f64) -> Option<usize> {
     const TWO_52: f64 = 4_503_599_627_370_496.0;
     let y = x + TWO_52;
     ((0.0..COUNTED as f64).contains(&x) && y - TWO_52 == x).then_some((y.to_bits() as u32) as usize)
+}
+
+/// Whether the counted index can hold `x`: countable, or large (above
+/// every countable sample).
+#[inline(always)]
+fn countable_or_large(x: f64) -> bool {
+    count_index(x).is_some() || x >= COUNTED as f64
+}
+
+/// Inserts `x` into the sorted `v`.
+fn insert_sorted(v: &mut Vec<f64>, x: f64) {
+    let i = v.partition_point(|a| a.total_cmp(&x).is_lt());
+    v.insert(i, x);
+}
+
+/// Removes one `x` from the sorted `v`; false if it holds none.
+fn remove_sorted(v: &mut Vec<f64>, x: f64) -> bool {
+    let i = v.partition_point(|a| a.total_cmp(&x).is_lt());
+    let found = v.get(i).is_some_and(|a| a.total_cmp(&x).is_eq());
+    if found {
+        v.remove(i);
+    }
+    found
 }
 
 /// Adds `delta` (1, or `u32::MAX` for minus one) to count `i` and to its
@@ -91,10 +117,11 @@ pub(crate) struct Window {
     sum: CompensatedSum,
     /// Which index is kept: the counts (true) or the sorted mirror.
     counted: bool,
-    /// Sorted mirror (by `f64::total_cmp`) of `ring` minus `pending_add`
-    /// plus `pending_remove`, unless `counted` or `resort`.
+    /// Sorted (by `f64::total_cmp`) mirror of `ring` minus `pending_add`
+    /// plus `pending_remove`, unless `resort`; if `counted`, of its samples
+    /// of at least [`COUNTED`] only.
     sorted: Vec<f64>,
-    /// Likewise counted, if `counted` and not `resort`: per whole-ms value
+    /// If `counted` and not `resort`, the rest likewise: per whole-ms value
     /// below [`COUNTED`] how many samples hold it, then per [`BLOCK`]
     /// values their sum. Empty until first counted.
     counts: Vec<u32>,
@@ -217,18 +244,25 @@ impl Window {
     /// Brings the kept index up to date with `ring`, switching index when
     /// the samples call for the other one.
     fn flush(&mut self) {
-        let counts_stay =
-            self.counted && self.pending_add.iter().all(|&x| count_index(x).is_some());
+        let counts_stay = self.counted && self.pending_add.iter().all(|&x| countable_or_large(x));
         if self.resort || (self.counted && !counts_stay) {
             self.rebuild();
         } else if self.counted {
-            // Inserts and evictions in any order: the counts only add up.
+            // Inserts first: an evicted value may itself still be queued.
             for &x in &self.pending_add {
-                count(&mut self.counts, count_index(x).unwrap_or(0), 1);
+                match count_index(x) {
+                    Some(i) => count(&mut self.counts, i, 1),
+                    None => insert_sorted(&mut self.sorted, x),
+                }
             }
-            // Evicted samples were counted when they came.
             for &x in &self.pending_remove {
-                count(&mut self.counts, count_index(x).unwrap_or(0), u32::MAX);
+                match count_index(x) {
+                    Some(i) => count(&mut self.counts, i, u32::MAX),
+                    None => self.resort |= !remove_sorted(&mut self.sorted, x),
+                }
+            }
+            if self.resort {
+                self.rebuild(); // never expected: recover rather than drift
             }
         } else {
             self.apply_to_mirror();
@@ -238,54 +272,52 @@ impl Window {
     }
 
     /// Makes the index afresh from the ring: the counts when every sample
-    /// is countable, else the sorted mirror.
+    /// is countable or large, else the sorted mirror.
     fn rebuild(&mut self) {
         self.resort = false;
-        self.counted = self.count_ring();
         self.sorted.clear();
+        self.counted = self.count_ring();
         if !self.counted {
+            self.sorted.clear();
             self.sorted.extend_from_slice(&self.ring);
-            crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
         }
+        crate::sort::heap_sort_by(&mut self.sorted, |a, b| a.total_cmp(b).is_lt());
     }
 
-    /// Counts the ring afresh; false (the counts left partial) at the
-    /// first sample they cannot hold. The counts are allocated only when
-    /// the ring's slot 0 holds a countable sample: a window of fractions
-    /// never holds them. (A window countable in slot 0 but not further on
-    /// zeroes them at each rebuild before falling back to the mirror.)
+    /// Counts the ring afresh and lists its large samples in `sorted`
+    /// (unsorted); false at the first sample that is neither, or when none
+    /// is countable (the counts are allocated only once one is: a window
+    /// of fractions never holds them).
     fn count_ring(&mut self) -> bool {
-        if !self.ring.first().is_some_and(|&x| count_index(x).is_some()) {
-            return false;
-        }
-        self.counts.clear();
-        self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
+        let mut zeroed = false;
         for &x in &self.ring {
-            let Some(i) = count_index(x) else {
+            if let Some(i) = count_index(x) {
+                if !zeroed {
+                    self.counts.clear();
+                    self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
+                    zeroed = true;
+                }
+                count(&mut self.counts, i, 1);
+            } else if x >= COUNTED as f64 {
+                self.sorted.push(x);
+            } else {
                 return false;
-            };
-            count(&mut self.counts, i, 1);
+            }
         }
-        true
+        zeroed
     }
 
     /// Applies the queue to the sorted mirror, inserts first: an evicted
     /// value may itself still be queued.
     fn apply_to_mirror(&mut self) {
         for &x in &self.pending_add {
-            let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
-            self.sorted.insert(i, x);
+            insert_sorted(&mut self.sorted, x);
         }
         for &x in &self.pending_remove {
-            let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
-            let found = self.sorted.get(i).is_some_and(|v| v.total_cmp(&x).is_eq());
+            let found = remove_sorted(&mut self.sorted, x);
             debug_assert!(found, "evicted sample missing from the sorted mirror");
-            if found {
-                self.sorted.remove(i);
-            } else {
-                // Never expected; recover by rebuilding rather than drift.
-                self.resort = true;
-            }
+            // Never expected; recover by rebuilding rather than drift.
+            self.resort |= !found;
         }
         if self.resort {
             self.rebuild();
@@ -293,9 +325,13 @@ impl Window {
         debug_assert_eq!(self.sorted.len(), self.ring.len());
     }
 
-    /// The `rank`-th smallest sample (0-based) from the counts; 0 if they
-    /// hold fewer.
+    /// The `rank`-th smallest sample (0-based) from the counts and, for the
+    /// top ranks, the large samples; 0 if they hold fewer.
     fn counted_rank(&self, rank: usize) -> f64 {
+        let counted = self.ring.len().saturating_sub(self.sorted.len());
+        if rank >= counted {
+            return self.sorted.get(rank - counted).copied().unwrap_or(0.0);
+        }
         let (values, blocks) = self.counts.split_at(COUNTED.min(self.counts.len()));
         let mut left = rank;
         for (b, &in_block) in blocks.iter().enumerate() {
