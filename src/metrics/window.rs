@@ -33,7 +33,7 @@
 pub(crate) const MAX_PENDING: usize = 32;
 
 /// Whole-ms samples below this can be counted (16 KB of counts).
-pub(crate) const COUNTED: usize = 4096;
+const COUNTED: usize = 4096;
 /// Values per block sum of the counts.
 const BLOCK: usize = 64;
 
@@ -322,7 +322,7 @@ impl Window {
         if self.resort {
             self.rebuild();
         }
-        debug_assert_eq!(self.sorted.len(), self.ring.len());
+        debug_assert!(self.counted || self.sorted.len() == self.ring.len());
     }
 
     /// The `rank`-th smallest sample (0-based) from the counts and, for the
