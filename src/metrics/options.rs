@@ -6,7 +6,8 @@ use super::MetricsError;
 /// (24 bits), so the total series capacity must stay below it.
 pub(crate) const MAX_SLOTS: usize = 1 << 24;
 
-/// Upper bound on `window_size` (8 MiB of samples plus the sorted mirror).
+/// Upper bound on `window_size` (8 MiB of samples plus the window's index:
+/// a sorted mirror of as many, or 16.6 KB of counts).
 pub const MAX_WINDOW_SIZE: usize = 1 << 20;
 /// Upper bound on `max_labels`.
 pub const MAX_LABELS_LIMIT: usize = 64;

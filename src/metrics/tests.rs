@@ -643,7 +643,7 @@ fn percentile_nearest_rank_on_small_windows() {
 }
 
 #[test]
-fn percentile_after_many_pushes_resorts() {
+fn percentile_after_many_pushes_rebuilds() {
     let mut r = Registry::new(MetricsOptions {
         window_size: 100,
         ..MetricsOptions::default()
