@@ -28,6 +28,8 @@
 //!     `Vec::insert`/`Vec::remove` (a memmove of at most `capacity`
 //!     floats); a rebuild heapsorts the ring (~45 µs for 1000 samples in Node).
 
+use super::whole_below;
+
 /// Queued pushes past which a query rebuilds the index from the ring
 /// instead of applying them one by one.
 pub(crate) const MAX_PENDING: usize = 32;
@@ -37,19 +39,10 @@ const COUNTED: usize = 4096;
 /// Values per block sum of the counts.
 const BLOCK: usize = 64;
 
-/// The count index of `x`, if the counts can hold it. Added to 2^52, a
-/// whole number in [0, 2^52) is exact and is the difference of the two
-/// numbers' bits, while a fraction is rounded away and a number outside
-/// lands outside [2^52, 2^52 + COUNTED): two additions, an integer and a
-/// float compare, where V8 turns `f64::trunc` or a float-to-int
-/// conversion into a chain 3x as slow (counting 1000 samples: ~7 µs).
-/// (`-0.0` counts as 0; the window stores none.)
+/// The count index of `x`, if the counts can hold it.
 #[inline(always)]
 fn count_index(x: f64) -> Option<usize> {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    let y = x + TWO_52;
-    let i = y.to_bits().wrapping_sub(TWO_52.to_bits());
-    (i < COUNTED as u64 && y - TWO_52 == x).then_some(i as usize)
+    whole_below(x, COUNTED)
 }
 
 /// Whether the counted index can hold `x`: countable, or large (above
