@@ -210,6 +210,13 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     0.5,
     'ours/prom-client',
   );
+  ratioRow(
+    'labelled increment in workerd: ≤ 0.5× prom-client',
+    inWorkerd('metrics.increment.labelled', SUBJECT),
+    inWorkerd('metrics.increment.labelled', 'prom-client'),
+    0.5,
+    'ours/prom-client',
+  );
   const w = node?.worst.find((x) => x.impl === SUBJECT);
   t(
     'worst single call under 50 µs while 100k entries expire at once',
