@@ -291,6 +291,19 @@ if (m.available && m.MetricsCollector) {
     },
     ...loops['metrics.scrape.1000'],
   };
+  // The same cycle without its reads (see bench/metrics.ts).
+  loops['metrics.scrape.1000.records'] = {
+    'bounded-services': () => {
+      const c = full(new Ctor());
+      let q = 0;
+      return (iters) => {
+        for (let i = 0; i < iters; i++) {
+          for (let k = 0; k < 1000; k++) c.recordResponseTime(D[q++ & 4095] as number);
+        }
+        return q;
+      };
+    },
+  };
   loops['metrics.increment.labelled'] = {
     'bounded-services': () => {
       const c = new Ctor();
