@@ -306,7 +306,8 @@ impl Window {
             if let Some(i) = count_index(x) {
                 // The value's count only: incremented per sample, the few
                 // block sums in use made a chain of dependent increments
-                // (each waiting on the last one's store, ~2 µs per 1000).
+                // (each waiting on the last one's store: with the zeroing
+                // in the loop, ~0.7 µs of a 1000-sample rebuild in Node).
                 if let Some(c) = values.get_mut(i) {
                     *c += 1;
                 }
