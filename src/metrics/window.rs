@@ -284,11 +284,20 @@ impl Window {
     /// Counts the ring afresh and lists its large samples in `sorted`
     /// (unsorted); false at the first sample that is neither, or when the
     /// counts were never allocated and no sample is countable (they are
-    /// allocated at the first countable one: a window of fractions or of
-    /// large samples only never holds them).
+    /// allocated by the first rebuild that can use them: a window of
+    /// fractions, or of large samples only, never holds them).
     fn count_ring(&mut self) -> bool {
         if self.counts.is_empty() {
-            if !self.ring.iter().any(|&x| count_index(x).is_some()) {
+            // Allocated only for a window the counts will hold.
+            let mut countable = false;
+            for &x in &self.ring {
+                if count_index(x).is_some() {
+                    countable = true;
+                } else if x < COUNTED as f64 {
+                    return false;
+                }
+            }
+            if !countable {
                 return false;
             }
             self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
@@ -431,7 +440,95 @@ pub fn js_math_round(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{count_index, COUNTED};
+    use super::{count_index, Window, BLOCK, COUNTED};
+
+    /// The counted index agrees with its ring: every block sum is the sum
+    /// of its counts, and the counts and the large samples hold the ring.
+    fn check_counts(w: &Window) {
+        if !w.counted || w.resort || !w.pending_add.is_empty() {
+            return;
+        }
+        let (values, blocks) = w.counts.split_at(COUNTED);
+        for (b, chunk) in values.chunks_exact(BLOCK).enumerate() {
+            assert_eq!(blocks.get(b), Some(&chunk.iter().sum::<u32>()), "block {b}");
+        }
+        let counted: u32 = values.iter().sum();
+        assert_eq!(counted as usize + w.sorted.len(), w.ring.len());
+    }
+
+    /// The 16.6 KB of counts exist only once a rebuild can use them.
+    #[test]
+    fn counts_are_allocated_only_for_a_window_they_hold() {
+        let rebuilt = |xs: &[f64]| {
+            let mut w = Window::new(64);
+            w.push_all(xs); // over 32 pushes: the read rebuilds
+            w.percentile(50.0);
+            w
+        };
+        let mut mixed = vec![1.0; 40];
+        mixed.push(0.5);
+        assert!(
+            rebuilt(&mixed).counts.is_empty(),
+            "a fraction among whole ms"
+        );
+        let mut w = rebuilt(&[5000.0; 40]);
+        assert!(w.counts.is_empty(), "large samples only");
+        w.push_all(&[3.0; 40]);
+        assert_eq!(w.percentile(50.0), 3.0);
+        assert!(!w.counts.is_empty(), "whole ms and large samples");
+    }
+
+    /// Every read against sorting the ring, with the index's own sums
+    /// checked after it: whole ms across blocks, large samples, fractions
+    /// coming and going, bursts past the queue, clears.
+    #[test]
+    fn reads_match_a_sort_and_the_block_sums_their_counts() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for capacity in [1, 7, 64, 1000] {
+            let mut w = Window::new(capacity);
+            for step in 0..6000 {
+                let r = next();
+                let x = match r % 16 {
+                    0 => 4096.0 + (r >> 8) as f64 % 60_000.0,
+                    1 if step % 1000 < 300 => (r >> 8) as f64 % 500.0 + 0.5,
+                    2 => -0.0,
+                    3..=5 => (r >> 8) as f64 % 4096.0,
+                    _ => 1.0 + (r >> 8) as f64 % 500.0,
+                };
+                let burst = if r % 97 == 0 { 80 } else { 1 };
+                w.push_all(&vec![x; burst]);
+                if r % 1013 == 0 {
+                    w.clear();
+                }
+                if r % 7 == 0 {
+                    let mut sorted = w.ring.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    for p in [0.0, 1.0, 50.0, 95.0, 99.0, 100.0] {
+                        let n = sorted.len();
+                        let rank = (p / 100.0 * n as f64).ceil() - 1.0;
+                        let want = if rank < 0.0 {
+                            0.0
+                        } else {
+                            sorted.get(rank as usize).copied().unwrap_or(0.0)
+                        };
+                        let got = w.percentile(p);
+                        assert_eq!(
+                            got.to_bits(),
+                            want.to_bits(),
+                            "p{p} at step {step}, capacity {capacity}"
+                        );
+                    }
+                    check_counts(&w);
+                }
+            }
+        }
+    }
 
     #[test]
     fn count_index_takes_whole_ms_below_counted_only() {
