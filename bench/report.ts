@@ -156,7 +156,7 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     const records = p50('metrics.scrape.1000.records', SUBJECT);
     const each = (cycle - records) / 3;
     t(
-      'exact p50, p95, p99 of the last 1000 under 1 µs each, with a scrape every 1000 records ((cycle − the same 1000 records without the reads) ÷ 3)',
+      'exact p50, p95, p99 of the last 1000 under 1 µs each, with a scrape every 1000 records ((cycle − the same 1000 records without the reads) ÷ 3); durations whole ms of 1–500',
       `${fmtNs(each)} each (cycle ${fmtNs(cycle)}, its records alone ${fmtNs(records)}; 1000 × recordResponseTime: ${fmtNs(1000 * r)})`,
       each < 1000,
     );
@@ -199,7 +199,7 @@ const t = (target: string, measured: string, met: boolean | null): void => void 
     const records = inWorkerd('metrics.scrape.1000.records', SUBJECT);
     const each = cycle !== undefined && records !== undefined ? (cycle - records) / 3 : undefined;
     t(
-      'exact p50, p95, p99 of the last 1000 in workerd under 1 µs each, with a scrape every 1000 records ((cycle − the same 1000 records without the reads) ÷ 3)',
+      'exact p50, p95, p99 of the last 1000 in workerd under 1 µs each, with a scrape every 1000 records ((cycle − the same 1000 records without the reads) ÷ 3); durations whole ms of 1–500',
       each !== undefined && cycle !== undefined && records !== undefined ? `${fmtNs(each)} each (cycle ${fmtNs(cycle)}, its records alone ${fmtNs(records)})` : 'not run',
       each !== undefined && !Number.isNaN(each) ? each < 1000 : null,
     );
