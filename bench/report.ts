@@ -471,7 +471,7 @@ if (footprint) {
 p('## Inside workerd');
 p();
 if (workerd) {
-  p(`A bench worker (\`bench/workerd/\`, built by wrangler ${workerd.wrangler}, which resolves \`bounded-services/cache\` through the package's \`workerd\` condition and loads the .wasm as a module) served by \`wrangler dev\` on 127.0.0.1 (workerd ${workerd.workerd}). Each request runs one loop and times it with \`performance.now()\`; measured clock step inside the worker: **${workerd.clock_step_ms} ms**, so loops are sized to last ≥ 150 ms (error ≤ ~1 %) and repeated; figures are the median, min and max of the repetitions, plus the median timed from Node around the request (includes HTTP). ${workerd.requests} requests in all.`);
+  p(`A bench worker (\`bench/workerd/\`, built by wrangler ${workerd.wrangler}, which resolves \`bounded-services/cache\` through the package's \`workerd\` condition and loads the .wasm as a module) served by \`wrangler dev\` on 127.0.0.1 (workerd ${workerd.workerd}). Each request runs one loop and times it with \`performance.now()\`; measured clock step inside the worker: **${workerd.clock_step_ms} ms**, so loops are sized to last ≥ 150 ms (error ≤ ~1 %) and repeated; figures are the median, min and max of the repetitions, plus the median timed from Node around the request (includes HTTP). ${workerd.requests} requests in all. Not measured here: the worst single call (with a clock that steps by ${workerd.clock_step_ms} ms a single call cannot be timed) and memory (a Worker sees no heap statistics); the Node rows stand for them.`);
   p();
   p('| operation | implementation | iterations | p50 | min – max | ratio | timed from Node |');
   p('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
