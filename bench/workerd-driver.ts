@@ -15,6 +15,18 @@ function prepare(): void {
   writeFileSync(join(PARTS, 'workerd-metrics.js'), src);
 }
 
+/** One row of the workerd part: ns per iteration over the repetitions. */
+interface WorkerdRow {
+  op: string;
+  impl: string;
+  iters: number;
+  reps: number;
+  p50: number;
+  min: number;
+  max: number;
+  outside_p50: number;
+}
+
 interface RunResult {
   ms: number;
   iters: number;
@@ -56,7 +68,7 @@ async function main(base: string): Promise<void> {
     // unknown
   }
   process.stderr.write(`workerd ${workerdVersion}: clock step ${info.clock_step_ms} ms, metrics ${info.metrics}\n`);
-  const rows: unknown[] = [];
+  const rows: WorkerdRow[] = [];
   for (const [op, impls] of Object.entries(info.ops)) {
     for (const impl of impls) {
       const u = (iters: number): string =>
@@ -77,7 +89,7 @@ async function main(base: string): Promise<void> {
         inside.push((body.ms * 1e6) / iters);
         outside.push((wall_ms * 1e6) / iters);
       }
-      const row = {
+      const row: WorkerdRow = {
         op,
         impl,
         iters,
@@ -98,9 +110,7 @@ async function main(base: string): Promise<void> {
   // reported as the median of the pairs' differences.
   const SUBJECT = 'bounded-services';
   const [withReads, recordsOnly] = ['metrics.scrape.1000', 'metrics.scrape.1000.records'];
-  const calibrated = rows.find((r) => (r as { op: string; impl: string }).op === withReads && (r as { impl: string }).impl === SUBJECT) as
-    | { iters: number }
-    | undefined;
+  const calibrated = rows.find((r) => r.op === withReads && r.impl === SUBJECT);
   if (calibrated && info.ops[recordsOnly]?.includes(SUBJECT)) {
     const u = (op: string): string =>
       `${base}/run?op=${encodeURIComponent(op)}&impl=${encodeURIComponent(SUBJECT)}&iters=${calibrated.iters}`;
@@ -112,7 +122,7 @@ async function main(base: string): Promise<void> {
       inside.push(((a.body.ms - b.body.ms) * 1e6) / calibrated.iters);
       outside.push(((a.wall_ms - b.wall_ms) * 1e6) / calibrated.iters);
     }
-    const row = {
+    const row: WorkerdRow = {
       op: 'metrics.scrape.1000.reads',
       impl: SUBJECT,
       iters: calibrated.iters,
