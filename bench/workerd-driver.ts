@@ -4,7 +4,7 @@
 //   node --import tsx bench/workerd-driver.ts <base-url>
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, PARTS, QUICK, hasMetrics, writePart } from './lib.js';
+import { ROOT, PARTS, QUICK, SUBJECT, hasMetrics, writePart } from './lib.js';
 
 /** The worker imports this generated module: the metrics facade, or nothing. */
 function prepare(): void {
@@ -108,7 +108,6 @@ async function main(base: string): Promise<void> {
   // cost. So the reads are also measured as pairs of requests with the same
   // iterations, the cycle then the same cycle without its reads, and
   // reported as the median of the pairs' differences.
-  const SUBJECT = 'bounded-services';
   const [withReads, recordsOnly] = ['metrics.scrape.1000', 'metrics.scrape.1000.records'];
   const calibrated = rows.find((r) => r.op === withReads && r.impl === SUBJECT);
   if (calibrated && info.ops[recordsOnly]?.includes(SUBJECT)) {
