@@ -122,8 +122,9 @@ pub(crate) fn write_header(out: &mut String, name: &str, help: Option<&str>, kin
 }
 
 /// Append the whole exposition of `registry` to `out`. Takes `&mut` only
-/// because the percentile gauges bring the window's index up to date. Does not expire stale series: call
-/// [`Registry::expire_stale`] first if the output must not show them.
+/// because the percentile gauges bring the window's index up to date.
+/// Does not expire stale series: call [`Registry::expire_stale`] first if
+/// the output must not show them.
 pub fn encode(registry: &mut Registry, out: &mut String) {
     let p95 = registry.percentile(95.0).unwrap_or(0.0);
     let p99 = registry.percentile(99.0).unwrap_or(0.0);

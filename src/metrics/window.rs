@@ -288,16 +288,10 @@ impl Window {
     /// fractions, or of large samples only, never holds them).
     fn count_ring(&mut self) -> bool {
         if self.counts.is_empty() {
-            // Allocated only for a window the counts will hold.
-            let mut countable = false;
-            for &x in &self.ring {
-                if count_index(x).is_some() {
-                    countable = true;
-                } else if x < COUNTED as f64 {
-                    return false;
-                }
-            }
-            if !countable {
+            // Allocated only for a window the counts will hold (once).
+            let holds = self.ring.iter().all(|&x| countable_or_large(x))
+                && self.ring.iter().any(|&x| count_index(x).is_some());
+            if !holds {
                 return false;
             }
             self.counts.resize(COUNTED + COUNTED / BLOCK, 0);
